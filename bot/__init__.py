@@ -1,0 +1,1 @@
+"""talentbot: a candidate relationship manager that lives in Slack."""

@@ -1,0 +1,69 @@
+"""Process settings: everything read from the environment, validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; `problems` pairs each environment key with what is wrong."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{Path.cwd() / 'talentbot.db'}")
+    talentbot_config: Path = Path("talentbot.yaml")
+    port: int = 3000
+    # Background jobs in the web process; a deployment with several web processes runs
+    # `talentbot worker` once and sets this to false everywhere else.
+    talentbot_scheduler: bool = True
+    # Threads that run Slack listeners after the ack; Slack calls and database writes block.
+    talentbot_listener_threads: int = 16
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        # slack_sdk joins the method name straight onto the base URL.
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def slack_problems(self) -> list[tuple[str, str]]:
+        """What stops the bot from talking to Slack in the chosen mode."""
+        problems: list[tuple[str, str]] = []
+        if not self.slack_bot_token:
+            problems.append(("SLACK_BOT_TOKEN", "is not set (the bot token, xoxb-…)"))
+        elif not self.slack_bot_token.startswith("xoxb-"):
+            problems.append(("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-"))
+        if self.socket_mode:
+            if not str(self.slack_app_token).startswith("xapp-"):
+                problems.append(("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-"))
+        elif not self.slack_signing_secret:
+            problems.append(("SLACK_SIGNING_SECRET", "is not set; HTTP mode always verifies Slack's signature"))
+        return problems
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; raise SettingsError naming the environment key at fault."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(
+            [(str(e["loc"][0]).upper() if e["loc"] else "?", e["msg"]) for e in error.errors()]
+        ) from error

@@ -1,0 +1,1 @@
+"""Jinja2 templates for every message, email and prompt meant for people (see bot.templates)."""

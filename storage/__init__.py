@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, engine and session handling, named queries and migrations."""

@@ -1,0 +1,297 @@
+"""The domain tables. Later features extend these rather than adding parallel ones.
+
+Conventions: integer surrogate keys; Slack users are referenced by their Slack user ID (`*_slack_id`);
+every timestamp is an aware UTC datetime (`UTCDateTime`); enumerations are stored as short strings so
+that adding a value needs no migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
+from sqlalchemy.orm import Mapper
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default_factory: Any = dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+class CandidateStatus(StrEnum):
+    ACTIVE = "active"
+    HIRED = "hired"
+    ARCHIVED = "archived"
+    ERASED = "erased"
+
+
+class CandidateSource(StrEnum):
+    REFERRAL = "referral"
+    SOURCED = "sourced"
+    APPLIED = "applied"
+    AGENCY = "agency"
+    OTHER = "other"
+
+
+class Candidate(SQLModel, table=True):
+    __tablename__ = "candidates"
+    __table_args__ = (
+        # One person, one row: the same email or phone number is the same candidate.
+        UniqueConstraint("email_normalized", name="uq_candidates_email"),
+        UniqueConstraint("phone_e164", name="uq_candidates_phone"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    full_name: str = Field(max_length=200)
+    # Case- and accent-folded name used to recognise the same person across referrals.
+    name_key: str = Field(max_length=200, index=True)
+    email: str | None = Field(default=None, max_length=320)
+    email_normalized: str | None = Field(default=None, max_length=320)
+    phone_e164: str | None = Field(default=None, max_length=20)
+    profile_url: str | None = Field(default=None, max_length=500)
+    profile_url_key: str | None = Field(default=None, max_length=500, index=True)
+    location: str | None = Field(default=None, max_length=200)
+    skills: list[str] = _json(list)
+    seniority: str | None = Field(default=None, max_length=40)
+    source: str = Field(default=CandidateSource.OTHER, max_length=20)
+    talent_pool: str | None = Field(default=None, max_length=80)
+    owner_slack_id: str | None = Field(default=None, max_length=20, index=True)
+    status: str = Field(default=CandidateStatus.ACTIVE, max_length=20, index=True)
+    open_to_opportunities: bool = False
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class PositionStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Position(SQLModel, table=True):
+    __tablename__ = "positions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=150)
+    hiring_manager_slack_id: str | None = Field(default=None, max_length=20, index=True)
+    location: str | None = Field(default=None, max_length=200)
+    required_skills: list[str] = _json(list)
+    # Agency mode: the position is filled for a client, for a fee.
+    client_company: str | None = Field(default=None, max_length=200)
+    fee_amount: int | None = None
+    fee_currency: str | None = Field(default=None, max_length=3)
+    status: str = Field(default=PositionStatus.OPEN, max_length=20, index=True)
+    close_reason: str | None = Field(default=None, max_length=20)
+    placed_candidate_id: int | None = Field(default=None, foreign_key="candidates.id")
+    created_by_slack_id: str | None = Field(default=None, max_length=20)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class ApplicationStatus(StrEnum):
+    OPEN = "open"
+    HIRED = "hired"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "position_id", name="uq_applications_candidate_position"),
+        Index("ix_applications_status_stage", "status", "stage"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    position_id: int = Field(foreign_key="positions.id", index=True)
+    stage: str = Field(max_length=60)
+    stage_entered_at: datetime = _utc()
+    status: str = Field(default=ApplicationStatus.OPEN, max_length=20)
+    created_at: datetime = _utc()
+    closed_at: datetime | None = _utc(nullable=True)
+
+
+class ReferralStatus(StrEnum):
+    SUBMITTED = "submitted"
+    IN_PROCESS = "in_process"
+    HIRED = "hired"
+    NOT_HIRED = "not_hired"
+    CLOSED = "closed"
+
+
+class PayoutStatus(StrEnum):
+    NONE = "none"
+    WAITING_RETENTION = "waiting_retention"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Referral(SQLModel, table=True):
+    __tablename__ = "referrals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    referrer_slack_id: str = Field(max_length=20, index=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    position_id: int | None = Field(default=None, foreign_key="positions.id")
+    relationship: str = Field(max_length=100)
+    note: str = Field(max_length=3000)
+    status: str = Field(default=ReferralStatus.SUBMITTED, max_length=20)
+    # Whether this referral holds the credit for the person (see referrals.attribution).
+    attributed: bool = True
+    # The person was already known to the team when this referral arrived.
+    candidate_was_known: bool = False
+    # Slack view id of the submitted modal: a double-clicked submit stores one referral.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
+    payout_status: str = Field(default=PayoutStatus.NONE, max_length=20)
+    payout_amount: int | None = None
+    payout_currency: str | None = Field(default=None, max_length=3)
+    payout_due_at: datetime | None = _utc(nullable=True)
+    payout_decided_by_slack_id: str | None = Field(default=None, max_length=20)
+    payout_decided_at: datetime | None = _utc(nullable=True)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class ConsentKind(StrEnum):
+    CONTACT = "contact"
+    AI_PROCESSING = "ai_processing"
+    DATA_RETENTION = "data_retention"
+    CLIENT_SUBMISSION = "client_submission"
+
+
+class ConsentAction(StrEnum):
+    GRANTED = "granted"
+    REVOKED = "revoked"
+
+
+class Consent(SQLModel, table=True):
+    """Append-only ledger: the state of a consent is its newest row."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_candidate_kind", "candidate_id", "kind", "recorded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id")
+    kind: str = Field(max_length=30)
+    action: str = Field(max_length=10)
+    recorded_at: datetime = _utc()
+    evidence: str = Field(max_length=500)
+    recorded_by_slack_id: str | None = Field(default=None, max_length=20)
+    expires_at: datetime | None = _utc(nullable=True)
+
+
+class Activity(SQLModel, table=True):
+    """Append-only timeline and audit trail."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_candidate_time", "candidate_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id")
+    application_id: int | None = Field(default=None, foreign_key="applications.id", index=True)
+    position_id: int | None = Field(default=None, foreign_key="positions.id")
+    referral_id: int | None = Field(default=None, foreign_key="referrals.id")
+    # A Slack user ID, or "system" for the bot's own jobs.
+    actor: str = Field(max_length=20)
+    kind: str = Field(max_length=60, index=True)
+    payload: dict[str, Any] = _json(dict)
+    occurred_at: datetime = _utc(index=True)
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id", index=True)
+    application_id: int | None = Field(default=None, foreign_key="applications.id", index=True)
+    title: str = Field(max_length=200)
+    # Tasks created together (an onboarding checklist, a stage's entry tasks) share a group key.
+    group_key: str | None = Field(default=None, max_length=80, index=True)
+    stage: str | None = Field(default=None, max_length=60)
+    assignee_slack_id: str = Field(max_length=20, index=True)
+    mandatory: bool = False
+    status: str = Field(default=TaskStatus.OPEN, max_length=20)
+    due_at: datetime = _utc()
+    snoozed_until: datetime | None = _utc(nullable=True)
+    reminded_for_due_at: datetime | None = _utc(nullable=True)
+    overdue_notified_for_due_at: datetime | None = _utc(nullable=True)
+    escalated_at: datetime | None = _utc(nullable=True)
+    created_at: datetime = _utc()
+    completed_at: datetime | None = _utc(nullable=True)
+    completed_by_slack_id: str | None = Field(default=None, max_length=20)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An outbound Slack call written in the same transaction as the change it reports.
+
+    Delivery happens after the commit; a Slack failure leaves the row pending for the delivery job,
+    so a notification is never lost between the database and Slack.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    method: str = Field(max_length=40)
+    payload: dict[str, Any] = _json(dict)
+    # Idempotency: the same notification queued twice (a Slack retry, a double click) is one row.
+    dedupe_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()
+    # A sender holds the row until this time so that two processes never send it twice.
+    claimed_until: datetime | None = _utc(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    result_channel: str | None = Field(default=None, max_length=20)
+    result_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+class ProcessedRequest(SQLModel, table=True):
+    """Keys of Slack deliveries already handled (event_id, …), so that retries change nothing."""
+
+    __tablename__ = "processed_requests"
+
+    key: str = Field(primary_key=True, max_length=200)
+    processed_at: datetime = _utc(index=True)
+
+
+APPEND_ONLY_TABLES = (Consent, Activity)
+
+
+class AppendOnlyViolation(Exception):
+    pass
+
+
+def _refuse_change(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    raise AppendOnlyViolation(f"{type(target).__name__} rows are append-only; record a new row instead")
+
+
+for _table in APPEND_ONLY_TABLES:
+    event.listen(_table, "before_update", _refuse_change)
+    event.listen(_table, "before_delete", _refuse_change)
