@@ -31,7 +31,9 @@ def assign_owner(session: Session, *, actor: Actor, candidate_id: int, owner_sla
     """Make someone the candidate's owner. Repeating it changes nothing (a double click is harmless);
     taking a candidate from another owner needs `take_over`, so two recruiters don't silently race."""
     actor.require_pipeline_access()
-    candidate = session.get(Candidate, candidate_id)
+    # Locked, so that two clicks at the same moment see each other's result (PostgreSQL; SQLite
+    # transactions already run one writer at a time).
+    candidate = session.get(Candidate, candidate_id, with_for_update=True)
     if candidate is None:
         raise NotFound("That candidate no longer exists.")
     previous = candidate.owner_slack_id

@@ -206,7 +206,7 @@ def check_option(obj: Any, pointer: str, *, plain_only: bool = True) -> list[Vio
 
 
 def _option_values(options: Iterable[Any]) -> set[str]:
-    return {o.get("value") for o in options if isinstance(o, Mapping)}
+    return {str(o.get("value")) for o in options if isinstance(o, Mapping)}
 
 
 def _check_options(
@@ -214,7 +214,7 @@ def _check_options(
 ) -> tuple[list[Violation], set[str]]:
     options = element.get("options")
     out = _check_count(options, f"{pointer}/options", max_items=max_items, min_items=min_items)
-    if out:
+    if out or not isinstance(options, list):
         return out, set()
     for i, option in enumerate(options):
         out += check_option(option, f"{pointer}/options/{i}", plain_only=plain_only)
@@ -352,7 +352,7 @@ def check_block(block: Any, pointer: str) -> list[Violation]:
         elements = block.get("elements")
         errs = _check_count(elements, f"{pointer}/elements", max_items=MAX_CONTEXT_ELEMENTS, min_items=1)
         out += errs
-        if not errs:
+        if not errs and isinstance(elements, list):
             for i, el in enumerate(elements):
                 ep = f"{pointer}/elements/{i}"
                 if isinstance(el, Mapping) and el.get("type") == "image":
@@ -363,7 +363,7 @@ def check_block(block: Any, pointer: str) -> list[Violation]:
         elements = block.get("elements")
         errs = _check_count(elements, f"{pointer}/elements", max_items=MAX_ACTIONS_ELEMENTS, min_items=1)
         out += errs
-        if not errs:
+        if not errs and isinstance(elements, list):
             for i, el in enumerate(elements):
                 out += check_element(el, f"{pointer}/elements/{i}")
     elif kind == "input":

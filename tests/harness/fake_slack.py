@@ -292,7 +292,7 @@ class FakeSlack:
         self._port = server.server_address[1]
         # A short poll interval keeps stop()/go_down() fast (shutdown waits one poll).
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.005}, name="fake-slack", daemon=True
         )
         self._thread.start()
 
@@ -762,7 +762,8 @@ class FakeSlack:
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
         try:
             now = datetime.now(ZoneInfo(user.tz))
-            offset = int(now.utcoffset().total_seconds()) if now.utcoffset() else 0
+            delta = now.utcoffset()
+            offset = int(delta.total_seconds()) if delta is not None else 0
             label = now.tzname() or user.tz
         except (ZoneInfoNotFoundError, ValueError):
             offset, label = 0, user.tz
