@@ -39,7 +39,8 @@ class Actor:
 
     def require_pipeline_access(self) -> None:
         if not self.sees_pipeline:
-            raise AccessDenied("Only recruiters and admins can see candidates. You can see your own referrals with `/refer status`.")
+            raise AccessDenied("Only recruiters and admins can see candidates. "
+                               "You can see your own referrals with `/refer status`.")
 
 
 SYSTEM = Actor(user_id="system", roles=frozenset({Role.ADMIN}))

@@ -42,33 +42,44 @@ ACTION_POSITION_SEARCH = "position_search"
 STATIC_POSITION_OPTIONS = 99
 STATUS_PAGE_SIZE = 10
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URL = re.compile(r"^https?://", re.IGNORECASE)
-_PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
+_EMAIL = re.compile(r"^[^@\s<>|]+@[^@\s<>|]+\.[^@\s<>|]+$")
+_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|[^<>]*)?>")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 
 
 def prefill_from_command_text(text: str) -> ReferralDraft:
     """`/refer Jane Doe jane@example.com +49 30 1234567 https://…`: pick out what each piece is."""
-    name_words, email, url, phone_parts = [], None, None, []
-    for word in text.split():
-        cleaned = word.strip("<>")
-        if "|" in cleaned:  # Slack autolinks mailto:/http links as <target|label>
-            cleaned = cleaned.split("|", 1)[1]
-        cleaned = cleaned.removeprefix("mailto:")
-        if email is None and _EMAIL.match(cleaned):
-            email = cleaned
-        elif url is None and _URL.match(cleaned):
-            url = cleaned
-        elif _PHONE.match(cleaned) and any(ch.isdigit() for ch in cleaned):
-            phone_parts.append(cleaned)
+    email = url = None
+    remaining = text
+
+    # Slack sends typed links and addresses as <target|label>; the target is what was meant.
+    for match in _SLACK_LINK.finditer(text):
+        target = match.group(1).removeprefix("mailto:")
+        if email is None and _EMAIL.match(target):
+            email = target
+        elif url is None and _URL.match(target):
+            url = target
+        else:
+            continue
+        remaining = remaining.replace(match.group(0), " ")
+
+    name_words = []
+    for word in remaining.split():
+        if email is None and _EMAIL.match(word):
+            email = word
+        elif url is None and _URL.match(word):
+            url = word
         else:
             name_words.append(word)
-    return ReferralDraft(
-        candidate_name=" ".join(name_words) or None,
-        email=email,
-        phone=" ".join(phone_parts) or None,
-        profile_url=url,
-    )
+    remaining = " ".join(name_words)
+
+    phone_match = _PHONE.search(remaining)
+    phone = phone_match.group(0).strip() if phone_match else None
+    if phone_match:
+        remaining = remaining.replace(phone_match.group(0), " ")
+    return ReferralDraft(candidate_name=" ".join(remaining.split()) or None, email=email, phone=phone,
+                         profile_url=url)
 
 
 def _text_input(block_id: str, label: str, *, kind: str = "plain_text_input", initial: str | None = None,

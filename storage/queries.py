@@ -25,7 +25,9 @@ from storage.models import (
 # --- positions -------------------------------------------------------------------------------------
 
 
-def open_positions(session: Session, *, title_contains: str | None = None, limit: int | None = None) -> Sequence[Position]:
+def open_positions(
+    session: Session, *, title_contains: str | None = None, limit: int | None = None
+) -> Sequence[Position]:
     query = select(Position).where(Position.status == PositionStatus.OPEN).order_by(col(Position.title))
     if title_contains:
         query = query.where(func.lower(Position.title).contains(title_contains.lower()))

@@ -15,10 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-try:
-    from tests.harness import FakeSlack, blockkit_limits, start_fake_slack
-except ModuleNotFoundError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from harness import FakeSlack, blockkit_limits, start_fake_slack  # type: ignore[no-redef]
+from tests.harness import FakeSlack, blockkit_limits, start_fake_slack
 
 
 @pytest.fixture

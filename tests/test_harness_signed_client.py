@@ -23,38 +23,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-try:
-    from tests.harness import (
-        AppServer,
-        FakeSlack,
-        SignedSlackClient,
-        checkboxes,
-        datepicker,
-        email_text,
-        number_text,
-        plain_text,
-        radio,
-        start_fake_slack,
-        static_select,
-        url_text,
-        users_select,
-    )
-except ModuleNotFoundError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from harness import (  # type: ignore[no-redef]
-        AppServer,
-        FakeSlack,
-        SignedSlackClient,
-        checkboxes,
-        datepicker,
-        email_text,
-        number_text,
-        plain_text,
-        radio,
-        start_fake_slack,
-        static_select,
-        url_text,
-        users_select,
-    )
+from tests.harness import (
+    AppServer,
+    FakeSlack,
+    SignedSlackClient,
+    checkboxes,
+    datepicker,
+    email_text,
+    number_text,
+    plain_text,
+    radio,
+    start_fake_slack,
+    static_select,
+    url_text,
+    users_select,
+)
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import tldextract
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpEngine, NoOpNlpEngine
+from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     EmailRecognizer,
@@ -75,21 +75,17 @@ def build_recognizers() -> list[EntityRecognizer]:
     ]
 
 
-class _NoModelEngineProvider:
-    """Builds presidio's no-op NLP engine: it loads nothing, so nothing can be downloaded."""
-
-    @staticmethod
-    def create() -> NlpEngine:
-        engine = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "no_op"}])
-        engine.load()
-        return engine
+def _no_model_nlp_engine() -> NlpEngine:
+    # presidio's "no_op" engine loads nothing, so there is no spaCy model to download.
+    config = {"nlp_engine_name": "no_op", "models": [{"lang_code": LANGUAGE, "model_name": "no_op"}]}
+    return NlpEngineProvider(nlp_configuration=config).create_engine()
 
 
 @lru_cache(maxsize=1)
 def get_analyzer() -> AnalyzerEngine:
     """One AnalyzerEngine per process: no spaCy model, offline recognizers only."""
-    registry = RecognizerRegistry(recognizers=_shared_recognizers(), supported_languages=[LANGUAGE])
-    return AnalyzerEngine(registry=registry, nlp_engine=_NoModelEngineProvider.create(), supported_languages=[LANGUAGE])
+    registry = RecognizerRegistry(recognizers=list(_shared_recognizers()), supported_languages=[LANGUAGE])
+    return AnalyzerEngine(registry=registry, nlp_engine=_no_model_nlp_engine(), supported_languages=[LANGUAGE])
 
 
 @lru_cache(maxsize=1)

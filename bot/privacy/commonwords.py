@@ -6,8 +6,7 @@ so a one-word name in this list only matches when written capitalised.
 
 from __future__ import annotations
 
-COMMON_WORDS: frozenset[str] = frozenset(
-    """
+_WORDS = """
     able ace acre admiral amber angel april art ash atlas august autumn baker bay beach bell berry best
     bill bird bishop black blake block bloom blue bond booth box brand bright brook brooks brown buck
     bush butler cash chance chase cherry church clay cliff coffee cole cook crane crystal dale dash dawn
@@ -23,5 +22,6 @@ COMMON_WORDS: frozenset[str] = frozenset(
     square stark steel sterling stone storm story street strong sue summer sunny swift target temple
     true tucker turner victor vine violet wade walker wall ward warren waters way weaver well wells west
     white wilde will winter wise wolf wood woods worth wren young zoom
-    """.split()
-)
+"""
+
+COMMON_WORDS: frozenset[str] = frozenset(_WORDS.split())

@@ -67,7 +67,8 @@ class CandidateSummary:
     timeline: list[Activity]
 
 
-def candidate_summary(session: Session, *, actor: Actor, candidate_id: int, timeline_limit: int = 10) -> CandidateSummary:
+def candidate_summary(session: Session, *, actor: Actor, candidate_id: int,
+                      timeline_limit: int = 10) -> CandidateSummary:
     actor.require_pipeline_access()
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:

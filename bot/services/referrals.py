@@ -337,7 +337,8 @@ def _fill_missing_contact_details(
 ) -> list[str]:
     """Add details the team did not have; never overwrite what it has (the referrer may be out of date)."""
     added: list[str] = []
-    if referral.phone_e164 and not candidate.phone_e164 and not queries.candidate_by_phone(session, referral.phone_e164):
+    phone_free = referral.phone_e164 and not queries.candidate_by_phone(session, referral.phone_e164)
+    if referral.phone_e164 and not candidate.phone_e164 and phone_free:
         candidate.phone_e164 = referral.phone_e164
         added.append("phone")
     if referral.profile_url and not candidate.profile_url:

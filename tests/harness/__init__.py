@@ -2,7 +2,7 @@
 
 Typical conftest use::
 
-    from harness import start_fake_slack  # or tests.harness, depending on sys.path
+    from tests.harness import start_fake_slack
 
     @pytest.fixture
     def fake_slack():

@@ -100,7 +100,8 @@ def test_permanent_failure_is_kept_and_shown_to_admins(app: RunningApp, signed: 
     employee_home = slack.wait_for("views.publish", lambda call: call.args["user_id"] == EMPLOYEE).args["view"]
     assert "Undelivered" not in json.dumps(employee_home)
 
-    retry_button = next(b["accessory"] for b in home["blocks"] if b.get("accessory", {}).get("action_id") == "outbox_retry")
+    retry_button = next(b["accessory"] for b in home["blocks"]
+                        if b.get("accessory", {}).get("action_id") == "outbox_retry")
     signed.block_action(ADMIN, "outbox_retry", retry_button["value"], view={"id": "VHOME", "type": "home"})
     slack.wait_for("chat.postMessage", lambda call: call.ok and call.args["channel"] == failed[0].payload["channel"])
 
