@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     talentbot_scheduler: bool = True
     # Threads that run Slack listeners after the ack; Slack calls and database writes block.
     talentbot_listener_threads: int = 16
+    # Outgoing mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465 (TLS), or smtp://host:25 (plain,
+    # for a local relay). Unset: emails stay queued and `talentbot check` says so.
+    smtp_url: str | None = None
+    smtp_from: str = "talentbot <talentbot@localhost>"
+    # Signs the JSON posted to hr_handoff.webhook_url (header X-Talentbot-Signature: sha256=<hex>).
+    hr_webhook_secret: str | None = None
+    # Where people reach the bot's own HTTP server (unsubscribe links, tracking); default: http://localhost:PORT.
+    talentbot_public_url: str | None = None
+
+    @property
+    def public_url(self) -> str:
+        return (self.talentbot_public_url or f"http://localhost:{self.port}").rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod

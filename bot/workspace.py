@@ -7,11 +7,12 @@ silently ignored.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -20,17 +21,52 @@ SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 DEFAULT_STAGES: list[dict[str, object]] = [
     {"name": "Sourced", "sla_days": 7},
-    {"name": "Outreach", "sla_days": 7},
-    {"name": "Phone Screen", "sla_days": 5},
-    {"name": "Interview", "sla_days": 10},
-    {"name": "Offer", "sla_days": 5},
-    {"name": "Offer Accepted", "sla_days": 7},
-    {"name": "Background Check", "sla_days": 10},
+    {"name": "Outreach", "sla_days": 7,
+     "tasks": [{"title": "Send the first outreach message", "assignee": "owner", "due_in": "2d"}]},
+    {"name": "Phone Screen", "sla_days": 5, "tasks": [
+        {"title": "Send calendar invite", "assignee": "owner", "due_in": "2d", "mandatory": True},
+        {"title": "Complete phone screen notes", "assignee": "owner", "due_in": "24h", "mandatory": True},
+    ]},
+    {"name": "Interview", "sla_days": 10, "referral_milestone": "interview", "tasks": [
+        {"title": "Schedule the interviews", "assignee": "owner", "due_in": "2d", "mandatory": True},
+        {"title": "Share the interview plan with the panel", "assignee": "hiring_manager", "due_in": "3d"},
+    ]},
+    {"name": "Offer", "sla_days": 5, "tasks": [
+        {"title": "Prepare and send the offer", "assignee": "owner", "due_in": "2d", "mandatory": True},
+        {"title": "Approve the offer", "assignee": "hiring_manager", "due_in": "1d", "mandatory": True},
+    ]},
+    {"name": "Offer Accepted", "sla_days": 7, "referral_milestone": "offer_accepted"},
+    {"name": "Background Check", "sla_days": 10,
+     "tasks": [{"title": "Run the background check", "assignee": "team:hr", "due_in": "5d", "mandatory": True}]},
     {"name": "Onboarding Prep", "sla_days": 14},
     {"name": "Day 1 Complete", "sla_days": None, "outcome": "hired"},
     {"name": "Rejected", "sla_days": None, "outcome": "rejected"},
     {"name": "Withdrawn", "sla_days": None, "outcome": "withdrawn"},
 ]
+
+DEFAULT_ONBOARDING_TASKS: list[dict[str, object]] = [
+    {"title": "Prepare laptop and access", "assignee": "team:it", "due_in": "5d", "mandatory": True},
+    {"title": "Send new-hire packet and e-sign forms", "assignee": "team:hr", "due_in": "3d", "mandatory": True},
+    {"title": "First-week agenda and 90-day goals", "assignee": "hiring_manager", "due_in": "7d", "mandatory": True},
+    {"title": "New hire setup", "assignee": "team:payroll", "due_in": "7d", "mandatory": True},
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: object) -> object:
+    """'90m', '24h', '2d', '1w' → timedelta; numbers are read as days."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(days=value)
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return timedelta(**{_DURATION_UNITS[match.group(2).lower()]: float(match.group(1))})
+    raise ValueError("write a duration such as 90m, 24h, 2d or 1w")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class ConfigError(Exception):
@@ -67,12 +103,40 @@ class RolesConfig(Section):
         return members
 
 
+# Who a task goes to: the candidate's owner, the position's hiring manager, a team from `teams`
+# ("team:it"), or a Slack user (U…) or channel (C…) named directly.
+ASSIGNEE = re.compile(r"^(owner|hiring_manager|team:[a-z0-9_-]+|[UW][A-Z0-9]{2,}|[CG][A-Z0-9]{2,})$")
+
+
+class TaskTemplate(Section):
+    title: Annotated[str, Field(min_length=1, max_length=150)]
+    assignee: str
+    due_in: Duration
+    # A mandatory task must be done before the candidate may leave the stage.
+    mandatory: bool = False
+
+    @field_validator("assignee")
+    @classmethod
+    def _assignee_is_known_kind(cls, assignee: str) -> str:
+        if not ASSIGNEE.match(assignee):
+            raise ValueError("use owner, hiring_manager, team:<name>, a user ID (U…) or a channel ID (C…)")
+        return assignee
+
+
 class StageConfig(Section):
     name: Annotated[str, Field(min_length=1, max_length=60)]
     # Longest a candidate should stay in the stage; None means no limit.
     sla_days: Annotated[float, Field(gt=0)] | None = 7
     # Stages with an outcome end the application.
     outcome: Literal["hired", "rejected", "withdrawn"] | None = None
+    # Tasks created when an application enters the stage.
+    tasks: list[TaskTemplate] = Field(default_factory=list)
+    # Entering the stage is news for the referrer (a DM, without details).
+    referral_milestone: Literal["interview", "offer_accepted"] | None = None
+
+    @property
+    def sla(self) -> timedelta | None:
+        return timedelta(days=self.sla_days) if self.sla_days is not None else None
 
 
 class PipelineConfig(Section):
@@ -95,9 +159,20 @@ class PipelineConfig(Section):
     def first_stage(self) -> StageConfig:
         return next(stage for stage in self.stages if stage.outcome is None)
 
+    @property
+    def hired_stage(self) -> StageConfig | None:
+        return next((stage for stage in self.stages if stage.outcome == "hired"), None)
+
     def stage(self, name: str) -> StageConfig | None:
-        wanted = name.strip().casefold()
+        wanted = " ".join(name.split()).casefold()
         return next((stage for stage in self.stages if stage.name.casefold() == wanted), None)
+
+    def position_of(self, name: str) -> int:
+        return next(i for i, stage in enumerate(self.stages) if stage.name == name)
+
+    @property
+    def names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
 
 
 class ReferralBonus(Section):
@@ -114,6 +189,48 @@ class ReferralsConfig(Section):
     # earns credit; many policies say no, since the referral did not introduce them.
     credit_known_candidates: bool = True
     bonus: ReferralBonus = Field(default_factory=ReferralBonus)
+    # Bonus amounts that differ from bonus.amount: by position title, or by the candidate's seniority.
+    # A position's amount wins over a seniority's.
+    bonus_by_position: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    bonus_by_seniority: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # Who approves payouts once the retention period has passed (default: the first admin user).
+    payout_approver: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] | None = None
+
+
+class OnboardingConfig(Section):
+    # Entering this stage starts the onboarding checklist.
+    start_stage: str = "Offer Accepted"
+    tasks: list[TaskTemplate] = Field(default_factory=lambda: [TaskTemplate(**t) for t in DEFAULT_ONBOARDING_TASKS])
+    # Links for the welcome email to the new hire.
+    handbook_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    packet_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    first_week_agenda: list[str] = Field(default_factory=lambda: [
+        "Day 1: welcome, laptop and accounts, lunch with the team",
+        "Day 2: product walkthrough with your manager",
+        "Day 3–5: first small task with your onboarding buddy",
+    ])
+
+
+class RemindersConfig(Section):
+    # A DM this long before a task is due.
+    before_due: Duration = timedelta(hours=4)
+    # Tell the candidate's owner (or the recruiting channel) when a task is this late.
+    escalate_after: Duration = timedelta(days=1)
+    # Snooze length offered on task DMs.
+    snooze_for: Duration = timedelta(days=1)
+
+
+class InterviewsConfig(Section):
+    scorecard_criteria: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=lambda: ["Technical skills", "Problem solving", "Communication", "Team fit"])
+    # Interviewers are reminded when their scorecard is not in this long after the interview ended.
+    scorecard_due_after: Duration = timedelta(hours=24)
+    default_duration_minutes: Annotated[int, Field(ge=15, le=480)] = 60
+
+
+class HrHandoffConfig(Section):
+    # Day 1 Complete posts the new hire here as signed JSON (the secret is HR_WEBHOOK_SECRET).
+    webhook_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
 
 
 class ConsentConfig(Section):
@@ -128,8 +245,49 @@ class WorkspaceConfig(Section):
     default_phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     consent: ConsentConfig = Field(default_factory=ConsentConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    # Named assignees for tasks ("team:it"): a Slack user ID, or a channel ID where the team works.
+    teams: dict[str, str] = Field(default_factory=dict)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     referrals: ReferralsConfig = Field(default_factory=ReferralsConfig)
+    onboarding: OnboardingConfig = Field(default_factory=OnboardingConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    interviews: InterviewsConfig = Field(default_factory=InterviewsConfig)
+    hr_handoff: HrHandoffConfig = Field(default_factory=HrHandoffConfig)
+
+    @field_validator("teams")
+    @classmethod
+    def _teams_are_slack_ids(cls, teams: dict[str, str]) -> dict[str, str]:
+        for name, member in teams.items():
+            if not re.match(r"^[a-z0-9_-]+$", name):
+                raise ValueError(f"team name {name!r}: use lower-case letters, digits, - and _")
+            if not (SLACK_USER_ID.match(member) or SLACK_CHANNEL_ID.match(member)):
+                raise ValueError(f"team {name!r}: {member!r} is neither a user ID (U…) nor a channel ID (C…)")
+        return teams
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> WorkspaceConfig:
+        templates = [t for stage in self.pipeline.stages for t in stage.tasks] + list(self.onboarding.tasks)
+        for template in templates:
+            if template.assignee.startswith("team:") and template.assignee[5:] not in self.teams:
+                # Without the team the task would fall back to the recruiting channel; say so up front.
+                self.teams[template.assignee[5:]] = self.recruiting_channel
+        if self.pipeline.stage(self.onboarding.start_stage) is None:
+            raise ValueError(f"onboarding.start_stage: no stage named {self.onboarding.start_stage!r}")
+        return self
+
+    def bonus_for(self, *, position_title: str | None, seniority: str | None) -> int:
+        rules = self.referrals
+        if position_title and position_title in rules.bonus_by_position:
+            return rules.bonus_by_position[position_title]
+        if seniority and seniority.casefold() in {k.casefold() for k in rules.bonus_by_seniority}:
+            return next(v for k, v in rules.bonus_by_seniority.items() if k.casefold() == seniority.casefold())
+        return rules.bonus.amount
+
+    @property
+    def payout_approver(self) -> str | None:
+        if self.referrals.payout_approver:
+            return self.referrals.payout_approver
+        return next((a for a in self.roles.admins if SLACK_USER_ID.match(a)), None)
 
     @field_validator("recruiting_channel")
     @classmethod

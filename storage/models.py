@@ -117,6 +117,9 @@ class Application(SQLModel, table=True):
     status: str = Field(default=ApplicationStatus.OPEN, max_length=20)
     created_at: datetime = _utc()
     closed_at: datetime | None = _utc(nullable=True)
+    # Day 1 of a hire, and the day they left if they did (cancels a referral payout still waiting).
+    hired_at: datetime | None = _utc(nullable=True)
+    left_at: datetime | None = _utc(nullable=True)
 
 
 class ReferralStatus(StrEnum):
@@ -215,6 +218,14 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class TaskKind(StrEnum):
+    STAGE = "stage"
+    ONBOARDING = "onboarding"
+    SCORECARD = "scorecard"
+    PAYOUT = "payout"
+    OTHER = "other"
+
+
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
@@ -222,6 +233,8 @@ class Task(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     candidate_id: int | None = Field(default=None, foreign_key="candidates.id", index=True)
     application_id: int | None = Field(default=None, foreign_key="applications.id", index=True)
+    interview_id: int | None = Field(default=None, foreign_key="interviews.id", index=True)
+    kind: str = Field(default=TaskKind.OTHER, max_length=20)
     title: str = Field(max_length=200)
     # Tasks created together (an onboarding checklist, a stage's entry tasks) share a group key.
     group_key: str | None = Field(default=None, max_length=80, index=True)
@@ -234,9 +247,47 @@ class Task(SQLModel, table=True):
     reminded_for_due_at: datetime | None = _utc(nullable=True)
     overdue_notified_for_due_at: datetime | None = _utc(nullable=True)
     escalated_at: datetime | None = _utc(nullable=True)
+    created_by_slack_id: str | None = Field(default=None, max_length=20)
     created_at: datetime = _utc()
     completed_at: datetime | None = _utc(nullable=True)
     completed_by_slack_id: str | None = Field(default=None, max_length=20)
+
+
+class InterviewStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Interview(SQLModel, table=True):
+    __tablename__ = "interviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="applications.id", index=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    starts_at: datetime = _utc(index=True)
+    duration_minutes: int = 60
+    interviewer_slack_ids: list[str] = _json(list)
+    location: str | None = Field(default=None, max_length=300)
+    # Stable iCalendar UID, so that an updated invite replaces the old one in calendars.
+    ical_uid: str = Field(max_length=120, unique=True)
+    status: str = Field(default=InterviewStatus.SCHEDULED, max_length=20)
+    scheduled_by_slack_id: str = Field(max_length=20)
+    created_at: datetime = _utc()
+
+
+class Scorecard(SQLModel, table=True):
+    __tablename__ = "scorecards"
+    __table_args__ = (UniqueConstraint("interview_id", "interviewer_slack_id", name="uq_scorecards_interviewer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: int = Field(foreign_key="interviews.id")
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    interviewer_slack_id: str = Field(max_length=20)
+    # Criterion → rating 1–5.
+    ratings: dict[str, Any] = _json(dict)
+    recommendation: str = Field(max_length=20)
+    notes: str = Field(default="", max_length=3000)
+    submitted_at: datetime = _utc()
 
 
 class OutboxStatus(StrEnum):
@@ -270,6 +321,55 @@ class OutboxMessage(SQLModel, table=True):
     result_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
+
+
+class EmailMessage(SQLModel, table=True):
+    """An outgoing email, queued in the transaction that decided to send it and sent by the mail job."""
+
+    __tablename__ = "emails"
+    __table_args__ = (Index("ix_emails_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id", index=True)
+    to: list[str] = _json(list)
+    reply_to: str | None = Field(default=None, max_length=320)
+    subject: str = Field(max_length=300)
+    text_body: str
+    html_body: str | None = None
+    headers: dict[str, Any] = _json(dict)
+    # [{"filename", "content_type", "content"}], text content only (calendar invites).
+    attachments: list[dict[str, Any]] = _json(list)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()
+    claimed_until: datetime | None = _utc(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    message_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A signed JSON POST to another system (the HR handoff), retried until it is answered with a 2xx."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(max_length=60)
+    url: str = Field(max_length=500)
+    payload: dict[str, Any] = _json(dict)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()
+    claimed_until: datetime | None = _utc(nullable=True)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc()
+    delivered_at: datetime | None = _utc(nullable=True)
 
 
 class ProcessedRequest(SQLModel, table=True):
