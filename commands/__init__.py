@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from commands import admin, candidates, errors, home, referrals
+from commands import admin, candidates, errors, home, referrals, tasks
 
 
 def register_all(app: App, deps: Deps) -> None:
@@ -14,3 +14,4 @@ def register_all(app: App, deps: Deps) -> None:
     candidates.register(app, deps)
     home.register(app, deps)
     admin.register(app, deps)
+    tasks.register(app, deps)

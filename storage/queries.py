@@ -20,6 +20,8 @@ from storage.models import (
     PositionStatus,
     ProcessedRequest,
     Referral,
+    Task,
+    TaskStatus,
 )
 
 # --- positions -------------------------------------------------------------------------------------
@@ -180,3 +182,53 @@ def purge_processed_requests(session: Session, *, older_than: datetime) -> int:
         delete(ProcessedRequest).where(col(ProcessedRequest.processed_at) < older_than)
     )
     return int(result.rowcount or 0)
+
+
+# --- tasks -----------------------------------------------------------------------------------------
+
+
+def open_tasks_for_assignee(session: Session, assignee: str, *, limit: int) -> Sequence[tuple[Task, str | None]]:
+    return session.exec(  # type: ignore[return-value]
+        select(Task, Candidate.full_name)
+        .outerjoin(Candidate, col(Candidate.id) == Task.candidate_id)
+        .where(Task.assignee_slack_id == assignee, Task.status == TaskStatus.OPEN)
+        .order_by(col(Task.due_at), col(Task.id))
+        .limit(limit)
+    ).all()
+
+
+def tasks_in_group(session: Session, group_key: str) -> Sequence[Task]:
+    return session.exec(select(Task).where(Task.group_key == group_key).order_by(col(Task.due_at), col(Task.id))).all()
+
+
+def open_mandatory_tasks(session: Session, *, application_id: int, stage: str) -> Sequence[Task]:
+    return session.exec(
+        select(Task).where(Task.application_id == application_id, Task.stage == stage,
+                           Task.status == TaskStatus.OPEN, col(Task.mandatory).is_(True))
+        .order_by(col(Task.id))
+    ).all()
+
+
+def open_tasks_for_application(session: Session, application_id: int, *, stage: str | None = None) -> Sequence[Task]:
+    query = select(Task).where(Task.application_id == application_id, Task.status == TaskStatus.OPEN)
+    if stage is not None:
+        query = query.where(Task.stage == stage)
+    return session.exec(query.order_by(col(Task.id))).all()
+
+
+def referrals_for_application(session: Session, candidate_id: int, position_id: int) -> Sequence[Referral]:
+    """Referrals that concern this application: for its position, or for the general talent pool."""
+    return session.exec(
+        select(Referral)
+        .where(Referral.candidate_id == candidate_id)
+        .where((Referral.position_id == position_id) | (col(Referral.position_id).is_(None)))
+        .order_by(col(Referral.created_at))
+    ).all()
+
+
+def task_context(session: Session, task: Task) -> tuple[str | None, str | None]:
+    """The candidate's name and the position's title a task is about, for messages."""
+    candidate = session.get(Candidate, task.candidate_id) if task.candidate_id else None
+    application = session.get(Application, task.application_id) if task.application_id else None
+    position = session.get(Position, application.position_id) if application else None
+    return (candidate.full_name if candidate else None, position.title if position else None)
