@@ -65,7 +65,7 @@ def test_entering_a_stage_creates_its_tasks_for_the_right_people(db: Database, c
 def test_mandatory_tasks_block_leaving_the_stage_but_not_rejecting(db: Database, clock: Clock) -> None:
     application_id = _referred_application(db, clock)
     _move(db, clock, application_id, "Phone Screen")
-    with pytest.raises(StageMoveRefused, match="Send calendar invite.*Complete phone screen notes"):
+    with pytest.raises(StageMoveRefused, match=r"Send calendar invite.*Complete phone screen notes"):
         _move(db, clock, application_id, "Interview")
     with db.read() as session:
         assert session.get(Application, application_id).stage == "Phone Screen"
