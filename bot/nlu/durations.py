@@ -22,6 +22,7 @@ NUMBER = r"(?:\d{1,3}|" + "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len
 _UNIT_WORDS: tuple[tuple[str, str], ...] = (
     ("day", r"days?|d|tage?n?|jours?|d[ií]as?"),
     ("week", r"weeks?|wks?|w|wochen?|semaines?|semanas?"),
+    ("fortnight", r"fortnights?"),
     ("month", r"months?|mos?|monate?n?|mois|mes(?:es)?"),
     ("quarter", r"quarters?|quartale?n?|trimestres?"),
     ("year", r"years?|yrs?|jahre?n?|ans|ann[ée]es?|a[ñn]os?"),
@@ -29,15 +30,17 @@ _UNIT_WORDS: tuple[tuple[str, str], ...] = (
 UNIT = "(?:" + "|".join(pattern for _, pattern in _UNIT_WORDS) + ")"
 _UNIT_NAMES = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in _UNIT_WORDS)
 _AMOUNT = re.compile(rf"\b({NUMBER})\s*\+?\s*({UNIT})\b")
+_NUMBER_ALONE = re.compile(rf"\b{NUMBER}\b")
+_UNIT_ALONE = re.compile(rf"\b{UNIT}\b")
 
 # Approximate lengths, only for "older than": nobody means "stuck over a month" to the day.
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}
+_UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "quarter": 91, "year": 365}
 
 
 @dataclass(frozen=True, slots=True)
 class Amount:
     count: int
-    unit: str  # day, week, month, quarter, year
+    unit: str  # day, week, fortnight, month, quarter, year
 
     def approximate(self) -> timedelta:
         return timedelta(days=self.count * _UNIT_DAYS[self.unit])
@@ -51,12 +54,18 @@ def unit_name(word: str) -> str | None:
 
 
 def parse_amount(text: str) -> Amount | None:
-    """The first "<number> <unit>" in text, e.g. "over 2 weeks ago" → Amount(2, "week")."""
+    """The first "<number> <unit>" in text, e.g. "over 2 weeks ago" → Amount(2, "week").
+
+    Also "les 10 derniers jours" / "10 semanas pasadas", where a word sits between or after."""
     match = _AMOUNT.search(text)
-    if match is None:
-        return None
-    count = int(match.group(1)) if match.group(1).isdigit() else _NUMBER_WORDS[match.group(1)]
-    unit = unit_name(match.group(2))
+    if match:
+        number, unit = match.group(1), unit_name(match.group(2))
+    else:
+        number_match, unit_match = _NUMBER_ALONE.search(text), _UNIT_ALONE.search(text)
+        if not number_match or not unit_match:
+            return None
+        number, unit = number_match.group(), unit_name(unit_match.group())
+    count = int(number) if number.isdigit() else _NUMBER_WORDS[number]
     return Amount(count, unit) if unit and count > 0 else None
 
 

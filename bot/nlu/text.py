@@ -20,10 +20,12 @@ EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # A word, possibly with inner apostrophes/hyphens/dots ("O'Neil", "phone-screen", "node.js") and trailing +/#
 # ("C++", "C#"); emails come first so they stay one token.
 _TOKEN = re.compile(rf"{EMAIL.pattern}|[^\W_]+(?:['\-.][^\W_]+)*[+#]*")
-# Hyphens and most punctuation separate words for the phrase patterns; apostrophes and dots stay (who's, node.js).
-_PATTERN_SEPARATORS = re.compile(r"[-?!,;:()\"/\\\[\]{}|]")
+# Hyphens and most punctuation separate words for the phrase patterns; apostrophes and dots stay (who's, node.js),
+# and so do colons inside times of day (10:30).
+_PATTERN_SEPARATORS = re.compile(r"[-?!,;()\"/\\\[\]{}|]|:(?!\d)")
 
-_SUFFIXES = (("ies", "y"), ("ings", ""), ("ing", ""), ("ions", ""), ("ion", ""), ("ed", ""), ("s", ""))
+# No "-ion": it would make "production" the word "product" (as in "Product Designer").
+_SUFFIXES = (("ies", "y"), ("ings", ""), ("ing", ""), ("ed", ""), ("s", ""))
 
 
 def fold(word: str) -> str:

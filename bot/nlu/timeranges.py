@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import dateparser
+import dateparser  # type: ignore[import-untyped]  # ships no type information
 
 from bot.nlu.calendar_words import AMBIGUOUS_MONTHS, MONTH, MONTHS, WEEKDAY, WEEKDAYS
 from bot.nlu.durations import NUMBER, UNIT, Amount, parse_amount, unit_name
@@ -56,7 +56,7 @@ class _Clock:
 
     def back(self, amount: Amount) -> TimeRange:
         """The window of `amount` ending now; months and longer step back on the local calendar."""
-        if amount.unit in ("day", "week"):
+        if amount.unit in ("day", "week", "fortnight"):
             return TimeRange(self.now - amount.approximate(), self.now)
         months = amount.count * {"month": 1, "quarter": 3, "year": 12}[amount.unit]
         shifted = _shift_months(self.local.replace(tzinfo=None), -months)
@@ -70,7 +70,7 @@ def _shift_months(moment: datetime, months: int) -> datetime:
 
 
 def _period_start(day: date, unit: str) -> date:
-    if unit == "week":
+    if unit in ("week", "fortnight"):
         return day - timedelta(days=day.weekday())
     if unit == "month":
         return day.replace(day=1)
@@ -82,8 +82,8 @@ def _period_start(day: date, unit: str) -> date:
 
 
 def _add_periods(start: date, unit: str, count: int) -> date:
-    if unit in ("day", "week"):
-        return start + timedelta(days=count * (7 if unit == "week" else 1))
+    if unit in ("day", "week", "fortnight"):
+        return start + timedelta(days=count * {"day": 1, "week": 7, "fortnight": 14}[unit])
     months = count * {"month": 1, "quarter": 3, "year": 12}[unit]
     return _shift_months(datetime.combine(start, time()), months).date()
 
@@ -144,7 +144,7 @@ def _between(match: re.Match[str], clock: _Clock) -> FoundTime | None:
 
 def _rolling(match: re.Match[str], clock: _Clock) -> FoundTime | None:
     # "last 2 weeks" carries its amount; "the past week" is one unit.
-    amount = parse_amount(match.group()) or Amount(1, unit_name(match.group("unit")) or "day")
+    amount = parse_amount(match.group()) or Amount(1, unit_name(match.groupdict().get("unit") or "") or "day")
     return FoundTime(clock.back(amount), match.span(), amount.approximate())
 
 
@@ -201,9 +201,11 @@ def _month(match: re.Match[str], clock: _Clock) -> FoundTime | None:
 
 # --- dateparser for the long tail ---------------------------------------------------------------------------------
 
-_DATE_PHRASE_STOPS = frozenset(
-    ["for", "in", "who", "which", "that", "with", "and", "or", "at", "on", "stuck", "stale", "candidates", "people", "anyone", "in", "für", "pour", "para", "por", "bei", "im", "dans", "avec", "con"]
-)
+# Where the date after "since" ends: "since 3 November for the backend role".
+_DATE_PHRASE_STOPS = frozenset({
+    "for", "in", "who", "which", "that", "with", "and", "or", "at", "on", "stuck", "stale", "candidates", "people",
+    "anyone", "für", "pour", "para", "por", "bei", "im", "dans", "avec", "con",
+})  # fmt: skip
 _HAS_TIME_OF_DAY = re.compile(r"\d{1,2}[:h]\d{2}|\d\s*(?:am|pm)\b|\buhr\b")
 # Only these are worth a dateparser call; "since we talked" or "from LinkedIn" are not dates.
 _DATEISH = re.compile(
@@ -228,7 +230,7 @@ def _parse_date(text: str, clock: _Clock, *, end_of_month: bool = False) -> date
         "RETURN_AS_TIMEZONE_AWARE": True,
         "PREFER_DATES_FROM": "past",
     }
-    parsed = dateparser.parse(text, languages=_DATEPARSER_LANGUAGES, settings=settings)  # type: ignore[arg-type]
+    parsed: datetime | None = dateparser.parse(text, languages=_DATEPARSER_LANGUAGES, settings=settings)
     if parsed is None:
         return None
     local = parsed.astimezone(clock.zone)
