@@ -107,6 +107,7 @@ class Application(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("candidate_id", "position_id", name="uq_applications_candidate_position"),
         Index("ix_applications_status_stage", "status", "stage"),
+        Index("ix_applications_status_last_activity", "status", "last_activity_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -115,6 +116,8 @@ class Application(SQLModel, table=True):
     stage: str = Field(max_length=60)
     stage_entered_at: datetime = _utc()
     status: str = Field(default=ApplicationStatus.OPEN, max_length=20)
+    # Newest timeline entry about the candidate, kept here so that "stale" needs no scan of the timeline.
+    last_activity_at: datetime | None = _utc(nullable=True)
     created_at: datetime = _utc()
     closed_at: datetime | None = _utc(nullable=True)
     # Day 1 of a hire, and the day they left if they did (cancels a referral payout still waiting).
@@ -370,6 +373,20 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _utc()
     delivered_at: datetime | None = _utc(nullable=True)
+
+
+class CandidateSearchDocument(SQLModel, table=True):
+    """The text search looks at: name, skills, location, notes, position titles — one row per candidate.
+
+    A full-text index sits on top of it (FTS5 on SQLite, a tsvector GIN index on PostgreSQL), created by
+    migration 0002 because neither can be declared as an ordinary table.
+    """
+
+    __tablename__ = "candidate_search"
+
+    candidate_id: int = Field(primary_key=True, foreign_key="candidates.id")
+    document: str
+    updated_at: datetime = _utc()
 
 
 class ProcessedRequest(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -12,8 +12,10 @@ from sqlmodel import Session, col, select
 from storage.models import (
     Activity,
     Application,
+    ApplicationStatus,
     Candidate,
     Consent,
+    EmailMessage,
     OutboxMessage,
     OutboxStatus,
     Position,
@@ -22,6 +24,7 @@ from storage.models import (
     Referral,
     Task,
     TaskStatus,
+    WebhookDelivery,
 )
 
 # --- positions -------------------------------------------------------------------------------------
@@ -138,25 +141,12 @@ def timeline(session: Session, candidate_id: int, *, limit: int, offset: int = 0
 
 
 def due_outbox_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
-    rows = session.exec(
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now)
-        .where((col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now))
-        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-        .limit(limit)
-    ).all()
-    return [row for row in rows if row is not None]
+    return due_delivery_ids(session, OutboxMessage, now=now, limit=limit)
 
 
 def claim_outbox_message(session: Session, outbox_id: int, *, now: datetime, until: datetime) -> bool:
     """Atomically take a pending row; False when another sender holds it or it is no longer pending."""
-    result: Any = session.exec(  # type: ignore[call-overload]
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == outbox_id, OutboxMessage.status == OutboxStatus.PENDING)
-        .where((col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now))
-        .values(claimed_until=until)
-    )
-    return bool(result.rowcount == 1)
+    return claim_delivery(session, OutboxMessage, outbox_id, now=now, until=until)
 
 
 def failed_outbox_messages(session: Session, *, limit: int) -> Sequence[OutboxMessage]:
@@ -232,3 +222,192 @@ def task_context(session: Session, task: Task) -> tuple[str | None, str | None]:
     application = session.get(Application, task.application_id) if task.application_id else None
     position = session.get(Position, application.position_id) if application else None
     return (candidate.full_name if candidate else None, position.title if position else None)
+
+
+# --- queued deliveries: Slack outbox, emails, webhooks ---------------------------------------------
+# The three queues share one shape (status, next_attempt_at, claimed_until), so they share one way to
+# find due rows and to claim one; a sender claims a row before it sends, which is what keeps two
+# processes from sending the same row twice.
+
+QueuedTable: TypeAlias = "type[OutboxMessage] | type[EmailMessage] | type[WebhookDelivery]"
+
+
+def due_delivery_ids(session: Session, table: QueuedTable, *, now: datetime, limit: int) -> list[int]:
+    """Pending rows whose time has come and that no sender holds, oldest first."""
+    rows = session.exec(
+        select(table.id)
+        .where(table.status == OutboxStatus.PENDING, col(table.next_attempt_at) <= now)
+        .where((col(table.claimed_until).is_(None)) | (col(table.claimed_until) < now))
+        .order_by(col(table.next_attempt_at), col(table.id))
+        .limit(limit)
+    ).all()
+    return [row for row in rows if row is not None]
+
+
+def claim_delivery(session: Session, table: QueuedTable, row_id: int, *, now: datetime, until: datetime) -> bool:
+    """Atomically take a pending row until `until`; False when another sender holds it or it is done."""
+    result: Any = session.exec(  # type: ignore[call-overload]
+        update(table)
+        .where(col(table.id) == row_id, table.status == OutboxStatus.PENDING)
+        .where((col(table.claimed_until).is_(None)) | (col(table.claimed_until) < now))
+        .values(claimed_until=until)
+    )
+    return bool(result.rowcount == 1)
+
+
+def email_by_dedupe_key(session: Session, dedupe_key: str) -> EmailMessage | None:
+    return session.exec(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key)).first()
+
+
+def count_emails(session: Session, status: str) -> int:
+    return session.exec(select(func.count()).select_from(EmailMessage).where(EmailMessage.status == status)).one()
+
+
+def webhook_by_dedupe_key(session: Session, dedupe_key: str) -> WebhookDelivery | None:
+    return session.exec(select(WebhookDelivery).where(WebhookDelivery.dedupe_key == dedupe_key)).first()
+
+
+def pending_webhooks_with_attempts(session: Session, *, min_attempts: int, limit: int) -> Sequence[WebhookDelivery]:
+    """Webhooks still waiting for a 2xx after at least `min_attempts` tries, longest-waiting first."""
+    return session.exec(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == OutboxStatus.PENDING, col(WebhookDelivery.attempts) >= min_attempts)
+        .order_by(col(WebhookDelivery.created_at), col(WebhookDelivery.id))
+        .limit(limit)
+    ).all()
+
+
+# --- hires (exports, HR handoff) -------------------------------------------------------------------
+
+
+def hires_between(
+    session: Session, *, since: datetime, before: datetime | None
+) -> Sequence[tuple[Application, Candidate, Position]]:
+    """Hired applications with `since <= hired_at < before`, in hiring order."""
+    query = (
+        select(Application, Candidate, Position)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(Application.status == ApplicationStatus.HIRED, col(Application.hired_at) >= since)
+        .order_by(col(Application.hired_at), col(Application.id))
+    )
+    if before is not None:
+        query = query.where(col(Application.hired_at) < before)
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def attributed_referrals_for(session: Session, candidate_ids: Sequence[int]) -> Sequence[Referral]:
+    """The credited referrals of several candidates at once, oldest first."""
+    if not candidate_ids:
+        return []
+    return session.exec(
+        select(Referral)
+        .where(col(Referral.candidate_id).in_(candidate_ids), col(Referral.attributed).is_(True))
+        .order_by(col(Referral.created_at), col(Referral.id))
+    ).all()
+
+
+# --- positions: visibility, lookup, idempotent creation, agency submissions ------------------------
+# For bot/services/positions.py. Imports used only here are local, so this section can be added or
+# changed without touching the shared import block above.
+
+
+def positions_visible(
+    session: Session, *, hiring_manager_slack_id: str | None, limit: int, offset: int = 0
+) -> Sequence[Position]:
+    """All positions (None) or one hiring manager's; open ones first, then by title."""
+    from sqlalchemy import case
+
+    open_first = case((col(Position.status) == PositionStatus.OPEN, 0), else_=1)
+    query = select(Position)
+    if hiring_manager_slack_id is not None:
+        query = query.where(Position.hiring_manager_slack_id == hiring_manager_slack_id)
+    query = (
+        query.order_by(open_first, func.lower(Position.title), col(Position.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.exec(query).all()
+
+
+def count_positions_visible(session: Session, *, hiring_manager_slack_id: str | None) -> int:
+    query = select(func.count()).select_from(Position)
+    if hiring_manager_slack_id is not None:
+        query = query.where(Position.hiring_manager_slack_id == hiring_manager_slack_id)
+    return session.exec(query).one()
+
+
+def positions_by_title(session: Session, text: str, *, exact: bool, limit: int) -> Sequence[Position]:
+    title = func.lower(Position.title)
+    wanted = text.lower()
+    condition = title == wanted if exact else title.contains(wanted, autoescape=True)
+    return session.exec(select(Position).where(condition).order_by(col(Position.id)).limit(limit)).all()
+
+
+def position_by_submission_key(session: Session, submission_key: str) -> Position | None:
+    """The position a modal submission (by Slack view id) already created, from its `position.created` activity."""
+    activity = session.exec(
+        select(Activity)
+        .where(Activity.kind == "position.created")
+        .where(col(Activity.payload)["submission_key"].as_string() == submission_key)
+        .limit(1)
+    ).first()
+    if activity is None or activity.position_id is None:
+        return None
+    return session.get(Position, activity.position_id)
+
+
+def lock_submission_key(session: Session, submission_key: str) -> None:
+    """Serialise transactions handling the same submission until they commit.
+
+    PostgreSQL: a transaction-scoped advisory lock on the key, so two simultaneous deliveries of one modal
+    submission cannot both miss each other's row. SQLite needs nothing: writers already hold the database
+    lock from BEGIN IMMEDIATE.
+    """
+    import hashlib
+
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(submission_key.encode(), digest_size=8).digest()
+    session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": int.from_bytes(digest, "big", signed=True)})
+
+
+def applications_for_position(
+    session: Session, position_id: int, *, open_only: bool, limit: int
+) -> Sequence[tuple[Application, Candidate]]:
+    query = (
+        select(Application, Candidate)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .where(Application.position_id == position_id)
+    )
+    if open_only:
+        query = query.where(Application.status == ApplicationStatus.OPEN)
+    query = query.order_by(func.lower(Candidate.full_name), col(Application.id)).limit(limit)
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def count_applications_by_position(
+    session: Session, position_ids: Sequence[int], *, open_only: bool = False
+) -> dict[int, int]:
+    if not position_ids:
+        return {}
+    query = (
+        select(Application.position_id, func.count())
+        .where(col(Application.position_id).in_(position_ids))
+        .group_by(col(Application.position_id))
+    )
+    if open_only:
+        query = query.where(Application.status == ApplicationStatus.OPEN)
+    return {position_id: count for position_id, count in session.exec(query).all()}
+
+
+def client_submission_for(session: Session, application_id: int) -> Activity | None:
+    return session.exec(
+        select(Activity)
+        .where(Activity.application_id == application_id, Activity.kind == "client.submitted")
+        .order_by(col(Activity.occurred_at), col(Activity.id))
+        .limit(1)
+    ).first()

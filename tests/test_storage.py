@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from storage.db import Database
-from storage.migrate import current_revision, head_revision
+from storage.migrate import current_revision, head_revision, include_object
 from storage.models import Activity, AppendOnlyViolation, Candidate, Consent
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
@@ -20,7 +20,8 @@ NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 def test_migrations_produce_exactly_the_models(db: Database) -> None:
     assert current_revision(db) == head_revision(db)
     with db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import or_, update
+from sqlmodel import Session, col
 
-from storage.models import Activity
+from storage.models import Activity, Application, ApplicationStatus
 
 
 def record_activity(
@@ -33,4 +34,17 @@ def record_activity(
         payload=payload or {},
     )
     session.add(activity)
+    if candidate_id is not None:
+        _touch_open_applications(session, candidate_id, now)
     return activity
+
+
+def _touch_open_applications(session: Session, candidate_id: int, now: datetime) -> None:
+    # Anything on a candidate's timeline counts as a touch for every open application of theirs.
+    session.exec(  # type: ignore[call-overload]
+        update(Application)
+        .where(col(Application.candidate_id) == candidate_id, col(Application.status) == ApplicationStatus.OPEN)
+        .where(or_(col(Application.last_activity_at).is_(None), col(Application.last_activity_at) < now))
+        .values(last_activity_at=now)
+        .execution_options(synchronize_session=False)
+    )

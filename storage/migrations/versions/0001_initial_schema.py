@@ -97,6 +97,13 @@ def upgrade() -> None:
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.create_index('ix_webhooks_status_next', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('candidate_search',
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('document', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
+    sa.PrimaryKeyConstraint('candidate_id')
+    )
     op.create_table('consents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('candidate_id', sa.Integer(), nullable=False),
@@ -169,6 +176,7 @@ def upgrade() -> None:
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('stage_entered_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('last_activity_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('closed_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('hired_at', storage.types.UTCDateTime(), nullable=True),
@@ -181,6 +189,7 @@ def upgrade() -> None:
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_applications_candidate_id'), ['candidate_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_applications_position_id'), ['position_id'], unique=False)
+        batch_op.create_index('ix_applications_status_last_activity', ['status', 'last_activity_at'], unique=False)
         batch_op.create_index('ix_applications_status_stage', ['status', 'stage'], unique=False)
 
     op.create_table('referrals',
@@ -344,6 +353,7 @@ def downgrade() -> None:
     op.drop_table('referrals')
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index('ix_applications_status_stage')
+        batch_op.drop_index('ix_applications_status_last_activity')
         batch_op.drop_index(batch_op.f('ix_applications_position_id'))
         batch_op.drop_index(batch_op.f('ix_applications_candidate_id'))
 
@@ -362,6 +372,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_consents_candidate_kind')
 
     op.drop_table('consents')
+    op.drop_table('candidate_search')
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.drop_index('ix_webhooks_status_next')
 
