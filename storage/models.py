@@ -118,6 +118,8 @@ class Application(SQLModel, table=True):
     status: str = Field(default=ApplicationStatus.OPEN, max_length=20)
     # Newest timeline entry about the candidate, kept here so that "stale" needs no scan of the timeline.
     last_activity_at: datetime | None = _utc(nullable=True)
+    # "Snooze 7 days" on a stale answer keeps the application off stale lists until then.
+    stale_snoozed_until: datetime | None = _utc(nullable=True)
     created_at: datetime = _utc()
     closed_at: datetime | None = _utc(nullable=True)
     # Day 1 of a hire, and the day they left if they did (cancels a referral payout still waiting).

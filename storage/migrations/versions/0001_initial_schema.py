@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('stage_entered_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('last_activity_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('stale_snoozed_until', storage.types.UTCDateTime(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('closed_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('hired_at', storage.types.UTCDateTime(), nullable=True),
