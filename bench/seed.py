@@ -13,6 +13,7 @@ duplicate checks and consent rules look at the same kind of rows they meet in pr
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import time
@@ -22,20 +23,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bench import RECRUITER, REFERRERS, RESULTS_DIR
 from bot.contact import name_key, normalize_profile_url
 from bot.services.referrals import RELATIONSHIPS
 from bot.workspace import DEFAULT_STAGES
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.models import Candidate
 
 POSTGRES_ADMIN_DSN = os.environ.get("TALENTBOT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 POSTGRES_DATABASE = "talentbot_bench"
@@ -45,6 +47,8 @@ CHUNK = 5_000
 OPEN_POSITIONS = 50
 CLOSED_POSITIONS = 10
 # Tables whose rows the seed numbers itself; PostgreSQL's sequences must then skip past them.
+LOADED_TABLES = ("candidates", "positions", "referrals", "applications", "consents", "activities",
+                 "candidate_search")
 NUMBERED_TABLES = ("candidates", "positions", "referrals", "applications", "consents", "activities")
 
 FIRST_NAMES = (
@@ -79,6 +83,9 @@ LEVELS = ("", "Senior ", "Staff ", "Junior ", "Lead ")
 OPEN_STAGES = tuple(str(stage["name"]) for stage in DEFAULT_STAGES if not stage.get("outcome"))
 # (source, weight): most people are sourced or applied; about a fifth come in through referrals.
 SOURCES = (("sourced", 40), ("applied", 30), ("referral", 20), ("agency", 5), ("other", 5))
+NOTES = ("Strong system design; wants a hybrid role.", "Prefers Berlin or remote, notice period 3 months.",
+         "Great culture add, follow up after Q1.", "Declined last year for compensation; open again now.",
+         "Met at PyCon, interested in platform work.", "Referred twice; excellent references from Acme alumni.")
 HISTORY_START = datetime(2023, 1, 1, tzinfo=UTC)
 HISTORY_SECONDS = int((datetime(2026, 11, 1, tzinfo=UTC) - HISTORY_START).total_seconds())
 
@@ -99,6 +106,7 @@ def _name_key(name: str) -> str:
     return name_key(name)
 
 
+@cache
 def _ascii_slug(name: str, sep: str) -> str:
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     return sep.join("".join(ch if ch.isalnum() else " " for ch in folded).split())
@@ -151,7 +159,32 @@ def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]
         yield rows[start:start + CHUNK]
 
 
+def _drop_secondary_indexes(connection: Connection, tables: Sequence[str]) -> list[str]:
+    """Drop the plain indexes of `tables` and return the statements that recreate them as they were.
+
+    Building an index once over loaded rows is far cheaper than updating it row by row (the GIN index
+    on the search documents most of all). The definitions come from the database's own catalog, so the
+    schema after seeding is exactly what the migrations made. Indexes behind primary keys and unique
+    constraints stay: they also check the seed's own data.
+    """
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = ANY(:tables) AND indexname NOT IN (SELECT conname FROM pg_constraint)"),
+            {"tables": list(tables)}).all()
+    else:
+        # SQLite's automatic indexes for UNIQUE constraints have no SQL and are left alone.
+        placeholders = ", ".join(f":t{i}" for i in range(len(tables)))
+        rows = connection.execute(text(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({placeholders})"), {f"t{i}": table for i, table in enumerate(tables)}).all()
+    for name, _ in rows:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [str(definition) for _, definition in rows]
+
+
 def _insert(connection: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> int:
+    """executemany of the table's INSERT in chunks; SQLAlchemy converts the values as it does for the app."""
     table = SQLModel.metadata.tables[table_name]
     for chunk in _chunks(rows):
         connection.execute(table.insert(), list(chunk))
@@ -171,12 +204,32 @@ class _History:
         self.consents: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
         self.known_emails: list[str] = []
+        self.search_documents: list[dict[str, Any]] = []
+        self._titles: dict[int, list[str]] = {}
+        self._notes: dict[int, list[str]] = {}
 
     def build(self) -> None:
         self._positions()
         self._candidates()
         for candidate in self.candidates:
             self._history_of(candidate)
+        self._search_documents()
+
+    def _search_documents(self) -> None:
+        """The app keeps one search document per candidate (FTS5 / tsvector); seeded people need theirs."""
+        try:
+            from bot.services.search_index import compose_document
+        except ImportError:  # an app without full-text search has nothing to fill
+            return
+        if "candidate_search" not in SQLModel.metadata.tables:
+            return
+        for row in self.candidates:
+            # compose_document only reads attributes; a real ORM Candidate costs ~1 ms each to construct.
+            candidate = cast(Candidate, SimpleNamespace(**row))
+            document = compose_document(candidate, titles=self._titles.get(row["id"], []),
+                                        notes=self._notes.get(row["id"], []))
+            self.search_documents.append({"candidate_id": row["id"], "document": document,
+                                          "updated_at": row["updated_at"]})
 
     def _activity(self, kind: str, at: datetime, *, actor: str, candidate_id: int | None = None,
                   application_id: int | None = None, position_id: int | None = None,
@@ -207,10 +260,13 @@ class _History:
     def _candidates(self) -> None:
         rng = self.rng
         sources = [source for source, _ in SOURCES]
-        weights = [weight for _, weight in SOURCES]
+        # Cumulative weights once, instead of random.choices summing them again for every row.
+        cum_sources = list(itertools.accumulate(weight for _, weight in SOURCES))
+        cum_status = list(itertools.accumulate((85, 12, 3)))
         for number in range(1, self.n_candidates + 1):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            full_name = f"{first} {rng.choice('ABCDEFGHJKLMNPRSTW')}. {last}" if rng.random() < 0.1 else f"{first} {last}"
+            middle = f" {rng.choice('ABCDEFGHJKLMNPRSTW')}." if rng.random() < 0.1 else ""
+            full_name = f"{first}{middle} {last}"
             email = email_key = None
             if rng.random() < 0.95:
                 # The number keeps emails unique; real people's addresses are unique for the same reason.
@@ -227,14 +283,14 @@ class _History:
                        else f"https://github.com/{slug.replace('-', '')}{number}")
                 profile_url, profile_key = normalize_profile_url(raw)
             created = _at(rng)
-            status = rng.choices(("active", "archived", "hired"), weights=(85, 12, 3))[0]
+            status = rng.choices(("active", "archived", "hired"), cum_weights=cum_status)[0]
             self.candidates.append({
                 "id": number, "full_name": full_name, "name_key": _name_key(full_name), "email": email,
                 "email_normalized": email_key, "phone_e164": phone, "profile_url": profile_url,
                 "profile_url_key": profile_key,
                 "location": rng.choice(LOCATIONS) if rng.random() < 0.7 else None,
                 "skills": rng.sample(SKILLS, rng.randint(0, 5)), "seniority": rng.choice(SENIORITIES),
-                "source": rng.choices(sources, weights=weights)[0], "talent_pool": rng.choice(TALENT_POOLS),
+                "source": rng.choices(sources, cum_weights=cum_sources)[0], "talent_pool": rng.choice(TALENT_POOLS),
                 "owner_slack_id": RECRUITER if rng.random() < 0.4 else None, "status": status,
                 "open_to_opportunities": rng.random() < 0.3, "created_at": created,
                 "updated_at": _at(rng, after=created),
@@ -264,6 +320,11 @@ class _History:
             position_id = rng.randint(1, OPEN_POSITIONS + CLOSED_POSITIONS)
         if position_id is not None:
             self._application(cid, position_id, created)
+        if rng.random() < 0.15:
+            text = rng.choice(NOTES)
+            self._notes.setdefault(cid, []).append(text)
+            self._activity("note.added", _at(rng, after=created), actor=RECRUITER, candidate_id=cid,
+                           payload={"text": text})
 
     def _referral(self, cid: int, position_id: int | None, at: datetime, *, attributed: bool) -> None:
         rng = self.rng
@@ -300,6 +361,8 @@ class _History:
     def _application(self, cid: int, position_id: int, at: datetime) -> None:
         number = len(self.applications) + 1
         stage = self.rng.choice(OPEN_STAGES)
+        title = self.positions[position_id - 1]["title"]
+        self._titles.setdefault(cid, []).append(title)
         self.applications.append({
             "id": number, "candidate_id": cid, "position_id": position_id, "stage": stage,
             "stage_entered_at": at, "status": "open", "created_at": at, "closed_at": None,
@@ -308,22 +371,34 @@ class _History:
                        position_id=position_id, payload={"stage": stage})
 
 
-def seed(url: str, *, candidates: int, rng_seed: int = 20261116) -> SeedReport:
-    """Migrate the (empty) database at `url` and fill it; deterministic for a given seed."""
+@cache
+def build_history(candidates: int, rng_seed: int = 20261116) -> _History:
+    """The rows to insert; deterministic for a given seed, and built once per process for all backends."""
+    history = _History(random.Random(rng_seed), candidates)
+    history.build()
+    return history
+
+
+def seed(url: str, *, candidates: int) -> SeedReport:
+    """Migrate the (empty) database at `url` and fill it."""
     started = time.perf_counter()
     db = Database(url)
     try:
         upgrade(db)
-        history = _History(random.Random(rng_seed), candidates)
-        history.build()
+        history = build_history(candidates)
         report = SeedReport(backend=db.backend, url=url)
         with db.engine.begin() as connection:
+            indexes = _drop_secondary_indexes(connection, LOADED_TABLES)
             report.counts["candidates"] = _insert(connection, "candidates", history.candidates)
             report.counts["positions"] = _insert(connection, "positions", history.positions)
             report.counts["referrals"] = _insert(connection, "referrals", history.referrals)
             report.counts["applications"] = _insert(connection, "applications", history.applications)
             report.counts["consents"] = _insert(connection, "consents", history.consents)
             report.counts["activities"] = _insert(connection, "activities", history.activities)
+            if history.search_documents:
+                report.counts["search documents"] = _insert(connection, "candidate_search", history.search_documents)
+            for definition in indexes:
+                connection.exec_driver_sql(definition)
             if db.backend == "postgresql":
                 for table in NUMBERED_TABLES:
                     # Explicit ids leave the serial sequences at 1; the app's first insert would collide.

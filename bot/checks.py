@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import smtplib
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.mail import SmtpUrlError, close_smtp, open_smtp, parse_smtp_url, tls_context
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack import build_web_client
 from bot.workspace import ConfigError, WorkspaceConfig, load_workspace_config
@@ -32,6 +34,9 @@ def check_all(*, contact_slack: bool = True) -> tuple[list[str], list[Problem]]:
     problems += [Problem(key, message) for key, message in settings.slack_problems()]
     config = _check_config(settings, fine, problems)
     _check_database(settings, fine, problems)
+    # --offline means no network at all, so it also keeps the SMTP server out of it.
+    _check_smtp(settings, fine, problems, connect=contact_slack)
+    _check_hr_webhook(settings, config, fine, problems)
     if contact_slack and not settings.slack_problems():
         _check_slack(settings, config, fine, problems)
     return fine, problems
@@ -79,3 +84,38 @@ def _check_slack(settings: Settings, config: WorkspaceConfig | None, fine: list[
         problems.append(Problem(key, f"Slack answered {code}"))
     except (SlackClientError, OSError) as error:
         problems.append(Problem("SLACK_API_URL", f"cannot reach {settings.slack_api_url}: {error}"[:300]))
+
+
+def _check_smtp(settings: Settings, fine: list[str], problems: list[Problem], *, connect: bool) -> None:
+    if not settings.smtp_url:
+        # Not an error: a team may run without email; the emails wait in the queue until SMTP_URL is set.
+        fine.append("email: SMTP_URL is not set, so emails stay queued until it is")
+        return
+    try:
+        target = parse_smtp_url(settings.smtp_url)
+    except SmtpUrlError as error:
+        problems.append(Problem("SMTP_URL", str(error)))
+        return
+    if settings.smtp_ca_file is not None and not settings.smtp_ca_file.is_file():
+        problems.append(Problem("SMTP_CA_FILE", f"{settings.smtp_ca_file} is not a file"))
+        return
+    if not connect:
+        fine.append(f"email: SMTP server {target.describe()} (not contacted: --offline)")
+        return
+    try:
+        close_smtp(open_smtp(target, context=tls_context(settings.smtp_ca_file), timeout=5))
+    except (smtplib.SMTPException, OSError) as error:
+        problems.append(Problem("SMTP_URL", f"cannot use {target.describe()}: {type(error).__name__}: {error}"[:300]))
+        return
+    fine.append(f"email: SMTP server {target.describe()} accepted the connection")
+
+
+def _check_hr_webhook(settings: Settings, config: WorkspaceConfig | None, fine: list[str],
+                      problems: list[Problem]) -> None:
+    if config is None or config.hr_handoff.webhook_url is None:
+        return
+    if not settings.hr_webhook_secret:
+        problems.append(Problem("HR_WEBHOOK_SECRET", "is not set but hr_handoff.webhook_url is; "
+                                                     "new hires wait unsent until it is"))
+    else:
+        fine.append(f"HR handoff: new hires are posted, signed, to {config.hr_handoff.webhook_url}")

@@ -1,10 +1,12 @@
-"""The `talentbot` command: serve, worker, db, check, jobs."""
+"""The `talentbot` command: serve, worker, db, check, jobs, export."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,8 +18,10 @@ from bot.workspace import ConfigError, WorkspaceConfig, load_workspace_config
 cli = typer.Typer(help="talentbot: a candidate relationship manager that lives in Slack.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 jobs_cli = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+export_cli = typer.Typer(help="Exports for other tools (CSV).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(export_cli, name="export")
 console = Console(stderr=True)
 logger = logging.getLogger("talentbot")
 
@@ -153,6 +157,52 @@ def jobs_run(name: str) -> None:
     deps = build_deps(settings, config)
     upgrade(deps.db)
     Console().print(f"{name}: {JOBS[name].run(deps)}")
+
+
+def _day_option(option: str, value: str) -> date:
+    from bot.exports import parse_day
+
+    try:
+        return parse_day(value)
+    except ValueError as error:
+        raise _fail("Invalid date:", [(option, str(error))]) from error
+
+
+@export_cli.command("hires")
+def export_hires(
+    since: Annotated[str, typer.Option(help="First day of Day 1 to include, YYYY-MM-DD (UTC)")],
+    until: Annotated[str | None, typer.Option(help="Last day to include, YYYY-MM-DD (UTC); default: no end")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the CSV to this file instead of stdout")] = None,
+) -> None:
+    """Hires (Day 1 Complete) with Day 1 in the range, as CSV in hiring order."""
+    first = _day_option("--since", since)
+    last = _day_option("--until", until) if until is not None else None
+    if last is not None and last < first:
+        raise _fail("Invalid date range:", [("--until", f"{last} is before --since {first}")])
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise _fail("Settings are not usable:", error.problems) from error
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.exports import hire_rows, write_hires_csv
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        # Read everything before opening the output, so that a database problem leaves no half-written file.
+        with db.read() as session:
+            rows = hire_rows(session, since=first, until=last)
+    except SQLAlchemyError as error:
+        raise _fail("Cannot read the hires:", [("DATABASE_URL", f"{type(error).__name__}: {error}"[:300])]) from error
+    finally:
+        db.dispose()
+    if output is None:
+        count = write_hires_csv(rows, sys.stdout)
+    else:
+        with output.open("w", newline="", encoding="utf-8") as out:
+            count = write_hires_csv(rows, out)
+    console.print(f"{count} hire(s) exported" + (f" to {output}" if output else ""))
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ from slack_sdk import WebClient
 
 from bot.access import RoleDirectory
 from bot.clock import utcnow
+from bot.mail import Mailer
 from bot.outbox import OutboxSender
 from bot.settings import Settings
 from bot.slack import build_web_client
+from bot.webhooks import WebhookSender
 from bot.workspace import SLACK_USERGROUP_HANDLE, WorkspaceConfig
 from storage.db import Database
 
@@ -25,6 +27,8 @@ class Deps:
     slack: WebClient
     roles: RoleDirectory
     outbox: OutboxSender
+    mailer: Mailer
+    webhooks: WebhookSender
     clock: Callable[[], datetime] = field(default=utcnow)
 
 
@@ -53,5 +57,7 @@ def build_deps(settings: Settings, config: WorkspaceConfig, *, db: Database | No
         slack=client,
         roles=RoleDirectory(config.roles, usergroup_resolver(client)),
         outbox=OutboxSender(db, client, clock),
+        mailer=Mailer(db, settings, clock),
+        webhooks=WebhookSender(db, settings.hr_webhook_secret, clock),
         clock=clock,
     )

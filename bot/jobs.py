@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from bot.deps import Deps
+from bot.outbox import SUPPORTED_METHODS
+from bot.services.reminders import REMINDER_BATCH, Reminder, SlaReport, claim_due_reminders, flag_sla_breaches
+from bot.workspace import WorkspaceConfig
+from commands.reminder_views import build_sla_digest
+from commands.task_views import build_reminder
 from storage import queries
+from storage.db import Database
 
 PROCESSED_REQUESTS_KEPT = timedelta(days=7)
 
@@ -24,6 +32,14 @@ def deliver_outbox(deps: Deps) -> str:
     return str(deps.outbox.deliver_due())
 
 
+def deliver_email(deps: Deps) -> str:
+    return str(deps.mailer.deliver_due())
+
+
+def deliver_webhooks(deps: Deps) -> str:
+    return str(deps.webhooks.deliver_due())
+
+
 def purge_processed_requests(deps: Deps) -> str:
     # Slack retries within minutes; a week of event ids is far more than enough to recognise them.
     with deps.db.transaction() as session:
@@ -36,7 +52,106 @@ JOBS: dict[str, Job] = {
     for job in (
         Job("deliver_outbox", "Deliver Slack notifications that are due (new, or waiting to retry)",
             timedelta(seconds=20), deliver_outbox),
+        Job("deliver_email", "Send queued emails that are due (new, or waiting to retry)",
+            timedelta(seconds=30), deliver_email),
+        Job("deliver_webhooks", "Post signed webhooks (the HR handoff) that are due, until each gets a 2xx",
+            timedelta(seconds=60), deliver_webhooks),
         Job("purge_processed_requests", "Forget Slack event ids older than a week",
             timedelta(hours=6), purge_processed_requests),
     )
 }
+
+
+# --- task reminders and stage SLAs ----------------------------------------------------------------
+# Registered below with JOBS.update, so that these entries stay apart from the ones above.
+
+
+def _reminder_message(reminder: Reminder, *, now: datetime) -> dict[str, object]:
+    payload = build_reminder(reminder.task, kind=reminder.kind, now=now, candidate_name=reminder.candidate_name)
+    # A user ID opens (or reuses) the DM; a channel ID posts in the channel where the team works.
+    return {"method": "chat.postMessage", "dedupe_key": reminder.dedupe_key,
+            "payload": {"channel": reminder.recipient, **payload}}
+
+
+def _queue_slack_calls(session: Session, messages: list[dict[str, object]], *, now: datetime) -> list[int]:
+    """bot.outbox.queue_slack_call for many messages in one statement (a run may queue thousands)."""
+    for queued in messages:
+        if queued["method"] not in SUPPORTED_METHODS:
+            raise ValueError(f"{queued['method']} is not an outbox method")
+    return queries.insert_outbox_messages(session, messages, now=now)
+
+
+def queue_task_reminders(db: Database, config: WorkspaceConfig, *, now: datetime,
+                         batch: int = REMINDER_BATCH) -> list[int]:
+    """Mark and queue every reminder due at `now`, one transaction per batch; returns the new outbox ids."""
+    outbox_ids: list[int] = []
+    after: tuple[datetime, int] | None = None
+    while True:
+        with db.transaction() as session:
+            claimed = claim_due_reminders(session, config=config, now=now, after=after, limit=batch)
+            outbox_ids += _queue_slack_calls(session, [_reminder_message(r, now=now) for r in claimed.reminders],
+                                             now=now)
+        if claimed.resume_after is None:
+            return outbox_ids
+        after = claimed.resume_after
+
+
+def queue_sla_breaches(db: Database, config: WorkspaceConfig, *, now: datetime) -> tuple[SlaReport, list[int]]:
+    """Flag new SLA breaches on the timeline and queue today's digests, in one transaction."""
+    with db.transaction() as session:
+        report = flag_sla_breaches(session, config=config, now=now)
+        messages: list[dict[str, object]] = [
+            {"method": "chat.postMessage", "dedupe_key": digest.dedupe_key,
+             "payload": {"channel": digest.recipient,
+                         **build_sla_digest(digest, now=now, recruiting_channel=config.recruiting_channel)}}
+            for digest in report.digests]
+        return report, _queue_slack_calls(session, messages, now=now)
+
+
+def task_reminders(deps: Deps) -> str:
+    outbox_ids = queue_task_reminders(deps.db, deps.config, now=deps.clock())
+    return f"queued {len(outbox_ids)} reminders; {deps.outbox.deliver(outbox_ids)}"
+
+
+def sla_breaches(deps: Deps) -> str:
+    report, outbox_ids = queue_sla_breaches(deps.db, deps.config, now=deps.clock())
+    delivered = deps.outbox.deliver(outbox_ids)
+    return f"{len(report.newly_flagged)} newly over SLA, {len(outbox_ids)} digests queued; {delivered}"
+
+
+JOBS.update({
+    job.name: job
+    for job in (
+        Job("task_reminders", "Remind assignees before tasks are due and when overdue; escalate late tasks",
+            timedelta(minutes=5), task_reminders),
+        Job("sla_breaches", "Flag candidates over their stage's SLA; one digest per owner per day",
+            timedelta(hours=1), sla_breaches),
+    )
+})
+
+
+# --- interviews and referral payouts --------------------------------------------------------------
+# The Slack side of these jobs lives with its feature (commands/interviews.py, commands/payouts.py).
+
+
+def scorecard_requests(deps: Deps) -> str:
+    from commands.interviews import request_scorecards
+
+    return request_scorecards(deps)
+
+
+def referral_payouts(deps: Deps) -> str:
+    from commands.payouts import send_payout_approvals
+
+    return send_payout_approvals(deps)
+
+
+JOBS.update({
+    job.name: job
+    for job in (
+        Job("scorecard_requests", "After each interview, ask every interviewer for their scorecard (a task and a DM)",
+            timedelta(minutes=10), scorecard_requests),
+        Job("referral_payouts", "Send referral bonuses past their retention period to the payout approver",
+            timedelta(hours=1), referral_payouts),
+    )
+})

@@ -48,8 +48,9 @@ def queue_slack_call(session: Session, *, method: str, payload: dict[str, Any], 
     return message
 
 
-def backoff(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+def backoff(attempts: int, *, first: timedelta = FIRST_RETRY, longest: timedelta = LONGEST_RETRY) -> timedelta:
+    """Doubling waits after each failed attempt, capped; the mail and webhook queues pass their own bounds."""
+    return min(first * (2 ** max(attempts - 1, 0)), longest)
 
 
 @dataclass
@@ -58,9 +59,13 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    # Due rows left queued because their channel is not configured yet (SMTP_URL, HR_WEBHOOK_SECRET unset).
+    waiting: int = 0
+    waiting_for: str = ""
 
     def __str__(self) -> str:
-        return f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}, skipped {self.skipped}"
+        text = f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}, skipped {self.skipped}"
+        return text + (f", waiting {self.waiting} for {self.waiting_for}" if self.waiting else "")
 
 
 class OutboxSender:

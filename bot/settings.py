@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     hr_webhook_secret: str | None = None
     # Where people reach the bot's own HTTP server (unsubscribe links, tracking); default: http://localhost:PORT.
     talentbot_public_url: str | None = None
+    # PEM file of CA certificates trusted for the SMTP server's TLS certificate, instead of the system's
+    # (a company CA, or the self-signed certificate of the test suite's SMTP server).
+    smtp_ca_file: Path | None = None
 
     @property
     def public_url(self) -> str:
@@ -69,6 +72,19 @@ class Settings(BaseSettings):
         elif not self.slack_signing_secret:
             problems.append(("SLACK_SIGNING_SECRET", "is not set; HTTP mode always verifies Slack's signature"))
         return problems
+
+    # --- the language model behind questions the offline parser cannot place (issue 4; bot/llm.py) ---
+    # Any OpenAI-compatible server; the fallback is on only when all three are set.
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    talentbot_llm_model: str | None = None
+    # One question waits at most this long per attempt; a person is waiting in Slack.
+    talentbot_llm_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    talentbot_llm_max_retries: int = Field(default=1, ge=0, le=5)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_base_url and self.openai_api_key and self.talentbot_llm_model)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from commands import admin, candidates, errors, home, referrals, tasks
+from commands import admin, candidates, errors, home, interviews, payouts, positions, questions, referrals, tasks
 
 
 def register_all(app: App, deps: Deps) -> None:
@@ -15,3 +15,7 @@ def register_all(app: App, deps: Deps) -> None:
     home.register(app, deps)
     admin.register(app, deps)
     tasks.register(app, deps)
+    positions.register(app, deps)
+    interviews.register(app, deps)
+    payouts.register(app, deps)
+    questions.register(app, deps)

@@ -13,6 +13,9 @@ from slack_sdk.webhook import WebhookClient
 from bot.access import AccessDenied
 from bot.deps import Deps
 from bot.services.candidates import NotFound
+from bot.services.interviews import InterviewRefused
+from bot.services.payouts import PayoutRefused
+from bot.services.pipeline import StageMoveRefused
 from bot.templates import render
 
 logger = logging.getLogger(__name__)
@@ -43,18 +46,25 @@ def explain_refusal(error: Exception) -> str | None:
         return render("errors/access_denied.md.j2", reason=str(error))
     if isinstance(error, NotFound):
         return f":mag: {error}"
+    if isinstance(error, InterviewRefused | PayoutRefused):
+        return f":no_entry_sign: {error}"
+    if isinstance(error, StageMoveRefused):
+        return render("candidates/move_refused.md.j2", reason=str(error))
     return None
 
 
+def answer_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    """Tell the person what went wrong: an explanation for refusals, a logged reference for the rest."""
+    text = explain_refusal(error)
+    if text is None:
+        reference = secrets.token_hex(4)
+        logger.error("unhandled error (reference %s) for %s", reference, body.get("type"), exc_info=error)
+        text = render("errors/unexpected.md.j2", reference=reference)
+    try:
+        tell_user(client, body, text)
+    except Exception:
+        logger.exception("could not tell the user about an error")
+
+
 def register(app: App, deps: Deps) -> None:
-    @app.error
-    def handle_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
-        text = explain_refusal(error)
-        if text is None:
-            reference = secrets.token_hex(4)
-            logger.error("unhandled error (reference %s) for %s", reference, body.get("type"), exc_info=error)
-            text = render("errors/unexpected.md.j2", reference=reference)
-        try:
-            tell_user(client, body, text)
-        except Exception:
-            logger.exception("could not tell the user about an error")
+    app.error(answer_error)

@@ -8,13 +8,15 @@ from collections.abc import Iterable, Sequence
 from sqlmodel import Session, select
 
 from bot.deps import Deps
+from bot.mail import queue_welcome_email
 from bot.outbox import queue_slack_call
 from bot.services.pipeline import ReferralNews, StageMove, onboarding_group_key
 from bot.services.tasks import checklist
 from bot.templates import render
+from bot.webhooks import queue_hire_webhook
 from commands.kit import message, section
 from commands.task_views import build_onboarding_checklist, build_task_assignment
-from storage.models import OutboxMessage, OutboxStatus, Task
+from storage.models import Application, Candidate, OutboxMessage, OutboxStatus, Position, Task
 
 
 def queue_task_assignments(session: Session, tasks: Sequence[Task], deps: Deps, *, candidate_name: str | None,
@@ -84,9 +86,21 @@ def queue_checklist_refresh(session: Session, task: Task, deps: Deps, *, candida
 
 
 def queue_stage_move(session: Session, move: StageMove, deps: Deps) -> list[int]:
+    """Everything a move sets off: task DMs, the onboarding checklist and welcome email, the HR handoff,
+    referral news. Returns the Slack messages to deliver now; emails and webhooks go out with their jobs."""
     ids = queue_task_assignments(session, move.tasks + move.onboarding_tasks, deps,
                                  candidate_name=move.candidate_name, position_title=move.position_title)
     if move.onboarding_tasks:
         ids += queue_onboarding_checklist(session, move, deps)
+        candidate, position = session.get(Candidate, move.candidate_id), session.get(Position, move.position_id)
+        assert candidate is not None and position is not None
+        queue_welcome_email(session, candidate=candidate, position=position, config=deps.config,
+                            settings=deps.settings, now=deps.clock(), hiring_manager_name=None)
+    if move.outcome == "hired":
+        application = session.get(Application, move.application_id)
+        candidate, position = session.get(Candidate, move.candidate_id), session.get(Position, move.position_id)
+        assert application is not None and candidate is not None and position is not None
+        queue_hire_webhook(session, config=deps.config, candidate=candidate, application=application,
+                           position=position, now=deps.clock())
     ids += queue_referral_news(session, move.referral_news, deps)
     return ids

@@ -236,7 +236,7 @@ def due_delivery_ids(session: Session, table: QueuedTable, *, now: datetime, lim
     """Pending rows whose time has come and that no sender holds, oldest first."""
     rows = session.exec(
         select(table.id)
-        .where(table.status == OutboxStatus.PENDING, col(table.next_attempt_at) <= now)
+        .where(col(table.status) == OutboxStatus.PENDING, col(table.next_attempt_at) <= now)
         .where((col(table.claimed_until).is_(None)) | (col(table.claimed_until) < now))
         .order_by(col(table.next_attempt_at), col(table.id))
         .limit(limit)
@@ -248,7 +248,7 @@ def claim_delivery(session: Session, table: QueuedTable, row_id: int, *, now: da
     """Atomically take a pending row until `until`; False when another sender holds it or it is done."""
     result: Any = session.exec(  # type: ignore[call-overload]
         update(table)
-        .where(col(table.id) == row_id, table.status == OutboxStatus.PENDING)
+        .where(col(table.id) == row_id, col(table.status) == OutboxStatus.PENDING)
         .where((col(table.claimed_until).is_(None)) | (col(table.claimed_until) < now))
         .values(claimed_until=until)
     )
@@ -411,3 +411,950 @@ def client_submission_for(session: Session, application_id: int) -> Activity | N
         .order_by(col(Activity.occurred_at), col(Activity.id))
         .limit(1)
     ).first()
+
+
+# --- reminders, escalations, stage SLAs (bot/services/reminders.py) -------------------------------
+# Imports used only here are local, so this section can be added or changed without touching the shared
+# import block above.
+
+
+def tasks_needing_reminders(
+    session: Session, *, now: datetime, remind_until: datetime, escalate_until: datetime,
+    after: tuple[datetime, int] | None, limit: int,
+) -> Sequence[tuple[Task, str | None, str | None]]:
+    """Open tasks with a before-due reminder, overdue notice or escalation still to handle at `now`, with the
+    candidate's name and owner; oldest due first, from after the (due_at, id) key `after`.
+
+    Rows are locked for the caller's transaction and rows another transaction holds are skipped (PostgreSQL),
+    so concurrent runs share the work instead of repeating it. An escalated task has nothing left for its due
+    time (escalation comes last, and moving the due time clears escalated_at), which keeps the range scan on
+    ix_tasks_status_due short.
+    """
+    due_at = col(Task.due_at)
+    unhandled = (
+        col(Task.reminded_for_due_at).is_distinct_from(due_at)
+        | ((due_at <= now) & col(Task.overdue_notified_for_due_at).is_distinct_from(due_at))
+        | (due_at <= escalate_until)
+    )
+    query = (
+        select(Task, Candidate.full_name, Candidate.owner_slack_id)
+        .outerjoin(Candidate, col(Candidate.id) == Task.candidate_id)
+        .where(Task.status == TaskStatus.OPEN, due_at <= remind_until, col(Task.escalated_at).is_(None), unhandled)
+        .order_by(due_at, col(Task.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Task)  # type: ignore[arg-type]
+    )
+    if after is not None:
+        # Spelled out rather than a row-value comparison so that the index bound on due_at is obvious to planners.
+        query = query.where(due_at >= after[0], (due_at > after[0]) | (col(Task.id) > after[1]))
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def mark_task_reminders(session: Session, marks: Sequence[dict[str, Any]]) -> None:
+    """Set the reminder markers of many tasks ({id, reminded_for_due_at, overdue_notified_for_due_at,
+    escalated_at}) in one executemany, without going through the ORM's unit of work."""
+    from sqlalchemy import bindparam
+
+    if not marks:
+        return
+    table: Any = Task.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table).where(table.c.id == bindparam("task_id"))
+        .values(reminded_for_due_at=bindparam("reminded_for_due_at", type_=table.c.reminded_for_due_at.type),
+                overdue_notified_for_due_at=bindparam("overdue_notified_for_due_at",
+                                                      type_=table.c.overdue_notified_for_due_at.type),
+                escalated_at=bindparam("escalated_at", type_=table.c.escalated_at.type))
+    )
+    session.connection().execute(statement, [{**mark, "task_id": mark["id"]} for mark in marks])
+
+
+def _over_sla(entered_before: dict[str, datetime]) -> Any:
+    from sqlalchemy import and_, false, or_
+
+    return and_(Application.status == ApplicationStatus.OPEN,
+                or_(false(), *(and_(Application.stage == stage, col(Application.stage_entered_at) < before)
+                               for stage, before in entered_before.items())))
+
+
+def owners_over_sla(session: Session, entered_before: dict[str, datetime]) -> list[str | None]:
+    """The distinct owners (None: no owner) of open applications that entered their stage before that stage's
+    threshold (now − SLA)."""
+    return list(session.exec(
+        select(Candidate.owner_slack_id).distinct()
+        .join(Application, col(Application.candidate_id) == Candidate.id)
+        .where(_over_sla(entered_before))
+    ).all())
+
+
+def applications_over_sla(session: Session, entered_before: dict[str, datetime], *, unflagged_only: bool
+                          ) -> Sequence[Any]:
+    """Open applications over their stage's SLA with candidate name and owner, position title and when a breach
+    of the application was last flagged (`last_flagged_at`, None if never); with `unflagged_only`, only those
+    whose current stage entry has no flag yet."""
+    flagged = (
+        select(Activity.application_id, func.max(Activity.occurred_at).label("last_flagged_at"))
+        .where(Activity.kind == "sla.flagged")
+        .group_by(col(Activity.application_id))
+        .subquery()
+    )
+    query = (
+        select(col(Application.id).label("application_id"), Application.candidate_id, Application.position_id,
+               Application.stage, Application.stage_entered_at, col(Candidate.full_name).label("candidate_name"),
+               Candidate.owner_slack_id, col(Position.title).label("position_title"), flagged.c.last_flagged_at)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .outerjoin(flagged, flagged.c.application_id == Application.id)
+        .where(_over_sla(entered_before))
+    )
+    if unflagged_only:
+        query = query.where(flagged.c.last_flagged_at.is_(None)
+                            | (flagged.c.last_flagged_at < col(Application.stage_entered_at)))
+    return session.exec(query.order_by(col(Application.id))).all()
+
+
+def append_activities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Timeline rows in one multi-row insert (a job may flag thousands at once)."""
+    from sqlalchemy import insert
+
+    if rows:
+        session.connection().execute(insert(Activity.__table__), list(rows))  # type: ignore[attr-defined]
+
+
+def existing_outbox_keys(session: Session, dedupe_keys: Sequence[str]) -> set[str]:
+    if not dedupe_keys:
+        return set()
+    return set(session.exec(
+        select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(list(dedupe_keys)))).all())
+
+
+def insert_outbox_messages(session: Session, messages: Sequence[dict[str, Any]], *, now: datetime) -> list[int]:
+    """Queue many outbox rows ({method, payload, dedupe_key}); returns the ids of the rows with those keys.
+
+    A dedupe key already queued (by an earlier run, or a concurrent one that committed first) inserts nothing,
+    which is what makes a reminder exactly-once across restarts and overlapping runs; its id is returned all the
+    same, and delivering it again is a no-op (a sent row cannot be claimed).
+    """
+    if not messages:
+        return []
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [{"method": m["method"], "payload": m["payload"], "dedupe_key": m["dedupe_key"],
+             "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for m in messages]
+    # An executemany rather than one multi-row INSERT … RETURNING: psycopg parses a statement with thousands of
+    # placeholders for each batch, which made queuing cost more than everything else the job does.
+    session.connection().execute(dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    keys = [row["dedupe_key"] for row in rows]
+    return [int(row_id) for row_id in session.connection().execute(
+        select(table.c.id).where(table.c.dedupe_key.in_(keys)).order_by(table.c.id)).scalars()]
+
+
+def serialize_job(session: Session, name: str) -> None:
+    """Make transactions of the job `name` run one after the other (PostgreSQL: a transaction-scoped advisory
+    lock; SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
+    import hashlib
+
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"job:{name}".encode(), digest_size=8).digest()
+    session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": int.from_bytes(digest, "big", signed=True)})
+
+
+# --- interviews, scorecards and referral payouts -----------------------------------------------------
+# For bot/services/interviews.py and bot/services/payouts.py. The section imports its own tables here,
+# so that it can be added or changed without touching the shared import block at the top.
+
+from storage.models import Interview, InterviewStatus, PayoutStatus, Scorecard, TaskKind  # noqa: E402
+
+
+def interview_by_ical_uid(session: Session, ical_uid: str) -> Interview | None:
+    return session.exec(select(Interview).where(Interview.ical_uid == ical_uid)).first()
+
+
+def interviews_without_scorecard_tasks(
+    session: Session, *, started_before: datetime, started_after: datetime, limit: int
+) -> Sequence[Interview]:
+    """Scheduled interviews that began in the window and whose interviewers have not been asked for scorecards."""
+    from sqlalchemy import exists
+
+    asked = exists().where(col(Task.interview_id) == col(Interview.id), col(Task.kind) == TaskKind.SCORECARD)
+    return session.exec(
+        select(Interview)
+        .where(Interview.status == InterviewStatus.SCHEDULED, ~asked)
+        .where(col(Interview.starts_at) <= started_before, col(Interview.starts_at) >= started_after)
+        .order_by(col(Interview.starts_at), col(Interview.id))
+        .limit(limit)
+    ).all()
+
+
+def scorecard_tasks_for_interview(session: Session, interview_id: int) -> Sequence[Task]:
+    return session.exec(
+        select(Task).where(Task.interview_id == interview_id, Task.kind == TaskKind.SCORECARD).order_by(col(Task.id))
+    ).all()
+
+
+def scorecard_by_interviewer(session: Session, *, interview_id: int, interviewer_slack_id: str) -> Scorecard | None:
+    return session.exec(
+        select(Scorecard).where(Scorecard.interview_id == interview_id,
+                                Scorecard.interviewer_slack_id == interviewer_slack_id)
+    ).first()
+
+
+def interviews_for_candidate(session: Session, candidate_id: int) -> Sequence[Interview]:
+    """The candidate's scheduled (not cancelled) interviews, newest first."""
+    return session.exec(
+        select(Interview)
+        .where(Interview.candidate_id == candidate_id, Interview.status == InterviewStatus.SCHEDULED)
+        .order_by(col(Interview.starts_at).desc(), col(Interview.id).desc())
+    ).all()
+
+
+def scorecards_for_interviews(session: Session, interview_ids: Sequence[int]) -> Sequence[Scorecard]:
+    if not interview_ids:
+        return []
+    return session.exec(
+        select(Scorecard)
+        .where(col(Scorecard.interview_id).in_(interview_ids))
+        .order_by(col(Scorecard.submitted_at), col(Scorecard.id))
+    ).all()
+
+
+def referral_ids_due_for_payout_approval(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Referrals whose bonus has waited out the retention period, oldest due first."""
+    rows = session.exec(
+        select(Referral.id)
+        .where(Referral.payout_status == PayoutStatus.WAITING_RETENTION, col(Referral.payout_due_at) <= now)
+        .order_by(col(Referral.payout_due_at), col(Referral.id))
+        .limit(limit)
+    ).all()
+    return [row for row in rows if row is not None]
+
+
+def hired_application_for_referral(session: Session, referral: Referral) -> Application | None:
+    """The hire a referral's bonus is for: its position's application, or for a talent-pool referral the
+    candidate's most recent hire."""
+    query = select(Application).where(Application.candidate_id == referral.candidate_id,
+                                      Application.status == ApplicationStatus.HIRED)
+    if referral.position_id is not None:
+        query = query.where(Application.position_id == referral.position_id)
+    return session.exec(query.order_by(col(Application.hired_at).desc(), col(Application.id).desc())).first()
+
+
+def outbox_message_by_dedupe_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    return session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+
+
+# --- candidate search, the candidate card and the App Home board ----------------------------------
+# Hiring managers see only candidates with an application to a position they hire for; every query
+# here that lists candidates takes `manager_slack_id` for that restriction (None = no restriction).
+# Imports used only here are local, so this section can change without touching the shared import block.
+
+
+def _managed_candidate_ids(manager_slack_id: str) -> Any:
+    return (
+        select(Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(Position.hiring_manager_slack_id == manager_slack_id)
+    )
+
+
+def manages_any_position(session: Session, manager_slack_id: str) -> bool:
+    return session.exec(
+        select(Position.id).where(Position.hiring_manager_slack_id == manager_slack_id).limit(1)
+    ).first() is not None
+
+
+def manages_candidate(session: Session, *, candidate_id: int, manager_slack_id: str) -> bool:
+    return session.exec(
+        select(Application.id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(Application.candidate_id == candidate_id, Position.hiring_manager_slack_id == manager_slack_id)
+        .limit(1)
+    ).first() is not None
+
+
+def candidates_with_name_tokens(
+    session: Session, tokens: Sequence[str], *, manager_slack_id: str | None, exclude_status: str, limit: int
+) -> Sequence[Candidate]:
+    """Candidates whose folded name contains every token (the caller checks word boundaries)."""
+    query = select(Candidate).where(Candidate.status != exclude_status)
+    for token in tokens:
+        query = query.where(col(Candidate.name_key).contains(token, autoescape=True))
+    if manager_slack_id is not None:
+        query = query.where(col(Candidate.id).in_(_managed_candidate_ids(manager_slack_id)))
+    return session.exec(query.order_by(col(Candidate.full_name), col(Candidate.id)).limit(limit)).all()
+
+
+def candidate_name_keys(
+    session: Session, *, manager_slack_id: str | None, exclude_status: str, limit: int
+) -> Sequence[tuple[int, str]]:
+    """(id, name_key) of the newest candidates, for fuzzy matching of a mistyped name."""
+    query = select(Candidate.id, Candidate.name_key).where(Candidate.status != exclude_status)
+    if manager_slack_id is not None:
+        query = query.where(col(Candidate.id).in_(_managed_candidate_ids(manager_slack_id)))
+    return session.exec(query.order_by(col(Candidate.id).desc()).limit(limit)).all()  # type: ignore[return-value]
+
+
+def candidates_by_ids(session: Session, candidate_ids: Sequence[int]) -> Sequence[Candidate]:
+    if not candidate_ids:
+        return []
+    return session.exec(select(Candidate).where(col(Candidate.id).in_(list(candidate_ids)))).all()
+
+
+def applications_of_candidate(session: Session, candidate_id: int) -> Sequence[tuple[Application, Position]]:
+    return session.exec(  # type: ignore[return-value]
+        select(Application, Position)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(Application.candidate_id == candidate_id)
+        .order_by(col(Application.created_at), col(Application.id))
+    ).all()
+
+
+def _timeline_query(candidate_id: int, hidden_application_ids: Sequence[int]) -> Any:
+    from sqlalchemy import and_, or_
+
+    condition: Any = col(Activity.candidate_id) == candidate_id
+    if hidden_application_ids:
+        condition = and_(condition, or_(col(Activity.application_id).is_(None),
+                                        col(Activity.application_id).not_in(list(hidden_application_ids))))
+    return condition
+
+
+def timeline_page(
+    session: Session, candidate_id: int, *, limit: int, offset: int = 0, hidden_application_ids: Sequence[int] = ()
+) -> Sequence[Activity]:
+    """Newest first; entries about applications in `hidden_application_ids` are left out."""
+    return session.exec(
+        select(Activity)
+        .where(_timeline_query(candidate_id, hidden_application_ids))
+        .order_by(col(Activity.occurred_at).desc(), col(Activity.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+
+
+def count_timeline(session: Session, candidate_id: int, *, hidden_application_ids: Sequence[int] = ()) -> int:
+    return session.exec(
+        select(func.count()).select_from(Activity).where(_timeline_query(candidate_id, hidden_application_ids))
+    ).one()
+
+
+def activities_of_kind(session: Session, candidate_id: int, kind: str) -> Sequence[Activity]:
+    return session.exec(
+        select(Activity).where(Activity.candidate_id == candidate_id, Activity.kind == kind)
+        .order_by(col(Activity.id))
+    ).all()
+
+
+def scorecards_of_candidate(session: Session, candidate_id: int) -> Sequence[tuple[Any, Any]]:
+    """(Scorecard, Interview) pairs, oldest interview first."""
+    from storage.models import Interview, Scorecard
+
+    return session.exec(  # type: ignore[return-value]
+        select(Scorecard, Interview)
+        .join(Interview, col(Interview.id) == Scorecard.interview_id)
+        .where(Scorecard.candidate_id == candidate_id)
+        .order_by(col(Interview.starts_at), col(Scorecard.id))
+    ).all()
+
+
+def open_tasks_of_candidate(session: Session, candidate_id: int, *, limit: int) -> Sequence[Task]:
+    return session.exec(
+        select(Task).where(Task.candidate_id == candidate_id, Task.status == TaskStatus.OPEN)
+        .order_by(col(Task.due_at), col(Task.id)).limit(limit)
+    ).all()
+
+
+def open_application_counts(
+    session: Session, *, position_ids: Sequence[int] | None = None
+) -> Sequence[tuple[int, str, int]]:
+    """(position_id, stage, number of open applications)."""
+    query = (
+        select(Application.position_id, Application.stage, func.count())
+        .where(Application.status == ApplicationStatus.OPEN)
+        .group_by(col(Application.position_id), col(Application.stage))
+    )
+    if position_ids is not None:
+        query = query.where(col(Application.position_id).in_(list(position_ids)))
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def _open_applications_with_names() -> Any:
+    return (
+        select(Application, Candidate.full_name, Position.title)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(Application.status == ApplicationStatus.OPEN)
+    )
+
+
+def longest_in_stage(
+    session: Session, stage: str, *, position_id: int | None = None, limit: int
+) -> Sequence[tuple[Application, str, str]]:
+    """Open applications in a stage, longest there first, with the candidate's name and position title."""
+    query = _open_applications_with_names().where(Application.stage == stage)
+    if position_id is not None:
+        query = query.where(Application.position_id == position_id)
+    return session.exec(
+        query.order_by(col(Application.stage_entered_at), col(Application.id)).limit(limit)
+    ).all()  # type: ignore[no-any-return]
+
+
+def _over_sla(cutoffs: dict[str, datetime]) -> Any:
+    # An application is over its stage's SLA when it entered the stage before that stage's cutoff.
+    from sqlalchemy import and_, or_
+
+    return or_(*(and_(col(Application.stage) == stage, col(Application.stage_entered_at) < cutoff)
+                 for stage, cutoff in cutoffs.items()))
+
+
+def board_applications_over_sla(
+    session: Session, cutoffs: dict[str, datetime], *, position_id: int | None = None, limit: int, offset: int = 0
+) -> Sequence[tuple[Application, str, str]]:
+    if not cutoffs:
+        return []
+    query = _open_applications_with_names().where(_over_sla(cutoffs))
+    if position_id is not None:
+        query = query.where(Application.position_id == position_id)
+    return session.exec(
+        query.order_by(col(Application.stage_entered_at), col(Application.id)).limit(limit).offset(offset)
+    ).all()  # type: ignore[no-any-return]
+
+
+def count_board_applications_over_sla(session: Session, cutoffs: dict[str, datetime], *,
+                                position_id: int | None = None) -> int:
+    if not cutoffs:
+        return 0
+    query = select(func.count()).select_from(Application).where(
+        Application.status == ApplicationStatus.OPEN, _over_sla(cutoffs))
+    if position_id is not None:
+        query = query.where(Application.position_id == position_id)
+    return session.exec(query).one()
+
+
+def open_positions_managed_by(session: Session, manager_slack_id: str, *, limit: int,
+                              offset: int = 0) -> Sequence[Position]:
+    return session.exec(
+        select(Position)
+        .where(Position.hiring_manager_slack_id == manager_slack_id, Position.status == PositionStatus.OPEN)
+        .order_by(col(Position.title), col(Position.id)).limit(limit).offset(offset)
+    ).all()
+
+
+def count_open_positions_managed_by(session: Session, manager_slack_id: str) -> int:
+    return session.exec(
+        select(func.count()).select_from(Position)
+        .where(Position.hiring_manager_slack_id == manager_slack_id, Position.status == PositionStatus.OPEN)
+    ).one()
+
+
+def onboarding_tasks_for_manager(session: Session, manager_slack_id: str) -> Sequence[tuple[Task, str, str]]:
+    """Onboarding tasks of every hire into the manager's positions, with candidate name and position title."""
+    from storage.models import TaskKind
+
+    return session.exec(  # type: ignore[return-value]
+        select(Task, Candidate.full_name, Position.title)
+        .join(Application, col(Application.id) == Task.application_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .where(Position.hiring_manager_slack_id == manager_slack_id, Task.kind == TaskKind.ONBOARDING)
+        .order_by(col(Application.id), col(Task.due_at), col(Task.id))
+    ).all()
+
+
+def open_tasks_page(session: Session, assignee: str, *, limit: int,
+                    offset: int = 0) -> Sequence[tuple[Task, str | None]]:
+    return session.exec(  # type: ignore[return-value]
+        select(Task, Candidate.full_name)
+        .outerjoin(Candidate, col(Candidate.id) == Task.candidate_id)
+        .where(Task.assignee_slack_id == assignee, Task.status == TaskStatus.OPEN)
+        .order_by(col(Task.due_at), col(Task.id))
+        .limit(limit).offset(offset)
+    ).all()
+
+
+def count_open_tasks_for_assignee(session: Session, assignee: str) -> int:
+    return session.exec(
+        select(func.count()).select_from(Task)
+        .where(Task.assignee_slack_id == assignee, Task.status == TaskStatus.OPEN)
+    ).one()
+
+
+# --- questions: stale, pipeline, full-text search, status, my work, numbers, search index -----------
+# For bot/services/questions.py, metrics.py and search_index.py (issue 4). `position_ids` limits a hiring
+# manager to their positions (None = no limit). Imports used only here are local to the section, so it can
+# change without touching the shared import block at the top.
+
+import re as _re  # noqa: E402
+from collections.abc import Mapping as _Mapping  # noqa: E402
+
+from sqlalchemy import and_ as _and  # noqa: E402
+from sqlalchemy import column as _column  # noqa: E402
+from sqlalchemy import exists as _exists  # noqa: E402
+from sqlalchemy import false as _false  # noqa: E402
+from sqlalchemy import literal_column as _literal_column  # noqa: E402
+from sqlalchemy import or_ as _or  # noqa: E402
+from sqlalchemy import table as _table  # noqa: E402
+from sqlalchemy import text as _text  # noqa: E402
+
+from storage.models import CandidateSearchDocument, CandidateStatus  # noqa: E402
+
+_FTS = _table("candidate_search_fts", _column("rowid"))
+_TSVECTOR: Any = _literal_column("candidate_search.document_tsv")
+_SIMPLE: Any = _literal_column("'simple'::regconfig")
+_NOT_A_WORD = _re.compile(r"\W+")
+
+
+def position_ids_managed_by(session: Session, manager_slack_id: str) -> list[int]:
+    rows = session.exec(select(Position.id).where(Position.hiring_manager_slack_id == manager_slack_id)).all()
+    return [row for row in rows if row is not None]
+
+
+def positions_titled(session: Session, title: str, *, limit: int = 50) -> list[int]:
+    """Ids of positions with exactly this title (any case); else of those whose title contains it."""
+    wanted = " ".join(title.split()).lower()
+    for condition in (func.lower(Position.title) == wanted,
+                      func.lower(Position.title).contains(wanted, autoescape=True)):
+        rows = session.exec(select(Position.id).where(condition).order_by(col(Position.id)).limit(limit)).all()
+        if rows:
+            return [row for row in rows if row is not None]
+    return []
+
+
+def _last_touched_by(cutoff: datetime) -> Any:
+    # An application nobody has touched yet counts from its creation.
+    return _or(col(Application.last_activity_at) <= cutoff,
+               _and(col(Application.last_activity_at).is_(None), col(Application.created_at) <= cutoff))
+
+
+def _stale_filter(
+    *, cutoffs: _Mapping[str, datetime], other_stages_cutoff: datetime | None, known_stages: Sequence[str],
+    now: datetime, position_ids: Sequence[int] | None, owner: str | None,
+) -> list[Any]:
+    branches = [_and(col(Application.stage) == stage, _last_touched_by(cutoff)) for stage, cutoff in cutoffs.items()]
+    if other_stages_cutoff is not None:
+        branches.append(_and(col(Application.stage).not_in(list(known_stages)),
+                             _last_touched_by(other_stages_cutoff)))
+    conditions = [
+        Application.status == ApplicationStatus.OPEN,
+        _or(_false(), *branches),
+        _or(col(Application.stale_snoozed_until).is_(None), col(Application.stale_snoozed_until) <= now),
+    ]
+    if position_ids is not None:
+        conditions.append(col(Application.position_id).in_(list(position_ids)))
+    if owner is not None:
+        conditions.append(Candidate.owner_slack_id == owner)
+    return conditions
+
+
+def stale_applications(
+    session: Session, *, cutoffs: _Mapping[str, datetime], other_stages_cutoff: datetime | None = None,
+    known_stages: Sequence[str] = (), now: datetime, position_ids: Sequence[int] | None = None,
+    owner: str | None = None, limit: int, offset: int = 0,
+) -> Sequence[tuple[Application, str, str | None, str]]:
+    """Open, unsnoozed applications last touched at or before their stage's cutoff (`cutoffs`: stage → cutoff;
+    stages not in `known_stages` — renamed or removed from the config — use `other_stages_cutoff`, or are never
+    stale when that is None). Longest untouched first, with the candidate's name and owner and the position's
+    title."""
+    query = (
+        select(Application, Candidate.full_name, Candidate.owner_slack_id, Position.title)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(*_stale_filter(cutoffs=cutoffs, other_stages_cutoff=other_stages_cutoff, known_stages=known_stages,
+                              now=now, position_ids=position_ids, owner=owner))
+        .order_by(col(Application.last_activity_at), col(Application.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def count_stale_applications(
+    session: Session, *, cutoffs: _Mapping[str, datetime], other_stages_cutoff: datetime | None = None,
+    known_stages: Sequence[str] = (), now: datetime, position_ids: Sequence[int] | None = None,
+    owner: str | None = None,
+) -> int:
+    query = select(func.count()).select_from(Application)
+    if owner is not None:
+        query = query.join(Candidate, col(Candidate.id) == Application.candidate_id)
+    query = query.where(*_stale_filter(cutoffs=cutoffs, other_stages_cutoff=other_stages_cutoff,
+                                       known_stages=known_stages, now=now, position_ids=position_ids, owner=owner))
+    return session.exec(query).one()
+
+
+def latest_activities(
+    session: Session, candidate_ids: Sequence[int], *, ignore_kinds: Sequence[str] = ()
+) -> dict[int, Activity]:
+    """Each candidate's newest timeline entry (entries of `ignore_kinds` left out)."""
+    if not candidate_ids:
+        return {}
+    ranked: Any = (
+        select(col(Activity.id).label("id"), func.row_number().over(
+            partition_by=col(Activity.candidate_id),
+            order_by=(col(Activity.occurred_at).desc(), col(Activity.id).desc())).label("rank"))
+        .where(col(Activity.candidate_id).in_(list(candidate_ids)))
+    )
+    if ignore_kinds:
+        ranked = ranked.where(col(Activity.kind).not_in(list(ignore_kinds)))
+    newest = ranked.subquery()
+    rows = session.exec(select(Activity).join(newest, newest.c.id == Activity.id).where(newest.c.rank == 1)).all()
+    return {row.candidate_id: row for row in rows if row.candidate_id is not None}
+
+
+def activity_since(session: Session, *, application_id: int, kind: str, since: datetime) -> Activity | None:
+    return session.exec(
+        select(Activity)
+        .where(Activity.application_id == application_id, Activity.kind == kind, col(Activity.occurred_at) >= since)
+        .order_by(col(Activity.occurred_at).desc(), col(Activity.id).desc())
+        .limit(1)
+    ).first()
+
+
+def _pipeline_filter(
+    *, stages: Sequence[str] | None, position_ids: Sequence[int] | None, owner: str | None,
+    entered_since: datetime | None, entered_before: datetime | None,
+) -> list[Any]:
+    conditions: list[Any] = [Application.status == ApplicationStatus.OPEN]
+    if stages is not None:
+        conditions.append(col(Application.stage).in_(list(stages)))
+    if position_ids is not None:
+        conditions.append(col(Application.position_id).in_(list(position_ids)))
+    if owner is not None:
+        conditions.append(Candidate.owner_slack_id == owner)
+    if entered_since is not None:
+        conditions.append(col(Application.stage_entered_at) >= entered_since)
+    if entered_before is not None:
+        conditions.append(col(Application.stage_entered_at) < entered_before)
+    return conditions
+
+
+def pipeline_applications(
+    session: Session, *, stage_order: Sequence[str], stages: Sequence[str] | None = None,
+    position_ids: Sequence[int] | None = None, owner: str | None = None, entered_since: datetime | None = None,
+    entered_before: datetime | None = None, limit: int, offset: int = 0,
+) -> Sequence[tuple[Application, str, str | None, str]]:
+    """Open applications in pipeline order (by `stage_order`), longest in their stage first, with the candidate's
+    name and owner and the position's title."""
+    from sqlalchemy import case
+
+    rank = case({stage: index for index, stage in enumerate(stage_order)}, value=col(Application.stage),
+                else_=len(stage_order))
+    query = (
+        select(Application, Candidate.full_name, Candidate.owner_slack_id, Position.title)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(*_pipeline_filter(stages=stages, position_ids=position_ids, owner=owner,
+                                 entered_since=entered_since, entered_before=entered_before))
+        .order_by(rank, col(Application.stage_entered_at), col(Application.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def count_pipeline_by_stage(
+    session: Session, *, stages: Sequence[str] | None = None, position_ids: Sequence[int] | None = None,
+    owner: str | None = None, entered_since: datetime | None = None, entered_before: datetime | None = None,
+) -> dict[str, int]:
+    query = select(Application.stage, func.count()).select_from(Application)
+    if owner is not None:
+        query = query.join(Candidate, col(Candidate.id) == Application.candidate_id)
+    query = query.where(*_pipeline_filter(stages=stages, position_ids=position_ids, owner=owner,
+                                          entered_since=entered_since, entered_before=entered_before))
+    return {stage: count for stage, count in session.exec(query.group_by(col(Application.stage))).all()}
+
+
+def _fts5_phrase(term: str) -> str:
+    # A double-quoted FTS5 string is always a phrase of plain tokens: no operator inside it is read as one.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _full_text_condition(dialect: str, phrases: Sequence[str], prefixes: Sequence[str],
+                         any_of: Sequence[str]) -> Any:
+    """Every phrase, a word starting with every prefix, and one of the `any_of` phrases. Terms are bound parameters
+    on both backends."""
+    if dialect == "postgresql":
+        parts = [func.phraseto_tsquery(_SIMPLE, phrase) for phrase in phrases]
+        # to_tsquery reads operators, so a prefix is reduced to word characters before ':*' is added.
+        parts += [func.to_tsquery(_SIMPLE, word + ":*") for word in prefixes]
+        if any_of:
+            either: Any = func.phraseto_tsquery(_SIMPLE, any_of[0])
+            for phrase in any_of[1:]:
+                either = either.op("||")(func.phraseto_tsquery(_SIMPLE, phrase))
+            parts.append(either)
+        combined: Any = parts[0]
+        for part in parts[1:]:
+            combined = combined.op("&&")(part)
+        return _TSVECTOR.op("@@")(combined)
+    terms = [_fts5_phrase(p) for p in phrases] + [_fts5_phrase(w) + "*" for w in prefixes]
+    if any_of:
+        terms.append("(" + " OR ".join(_fts5_phrase(p) for p in any_of) + ")")
+    return _text("candidate_search_fts MATCH :fts_query").bindparams(fts_query=" AND ".join(terms))
+
+
+def _candidate_filter(
+    *, locations: Sequence[str], seniority: str | None, source: str | None, pool: str | None, owner: str | None,
+    stage: str | None, position_ids: Sequence[int] | None, manager_position_ids: Sequence[int] | None,
+) -> list[Any]:
+    conditions: list[Any] = [Candidate.status != CandidateStatus.ERASED]
+    if locations:
+        conditions.append(func.lower(Candidate.location).in_([place.lower() for place in locations]))
+    if seniority:
+        conditions.append(func.lower(Candidate.seniority) == seniority.lower())
+    if source:
+        conditions.append(Candidate.source == source)
+    if pool:
+        conditions.append(func.lower(Candidate.talent_pool) == pool.lower())
+    if owner:
+        conditions.append(Candidate.owner_slack_id == owner)
+    if stage is not None or position_ids is not None:
+        applied: list[Any] = [col(Application.candidate_id) == col(Candidate.id),
+                              Application.status == ApplicationStatus.OPEN]
+        if stage is not None:
+            applied.append(Application.stage == stage)
+        if position_ids is not None:
+            applied.append(col(Application.position_id).in_(list(position_ids)))
+        conditions.append(_exists().where(*applied))
+    if manager_position_ids is not None:
+        conditions.append(_exists().where(col(Application.candidate_id) == col(Candidate.id),
+                                          col(Application.position_id).in_(list(manager_position_ids))))
+    return conditions
+
+
+def _candidate_search(
+    session: Session, columns: Sequence[Any], *, phrases: Sequence[str], prefixes: Sequence[str],
+    locations: Sequence[str], seniority: str | None, source: str | None, pool: str | None, owner: str | None,
+    stage: str | None, position_ids: Sequence[int] | None, manager_position_ids: Sequence[int] | None,
+) -> tuple[Any, Any]:
+    """The query and the column to order it by, newest candidate first."""
+    prefixes = [word for word in (_NOT_A_WORD.sub("", p) for p in prefixes) if word]
+    query = select(*columns).where(*_candidate_filter(
+        locations=locations, seniority=seniority, source=source, pool=pool, owner=owner, stage=stage,
+        position_ids=position_ids, manager_position_ids=manager_position_ids))
+    order: Any = col(Candidate.id)
+    # The document holds the location too, so the full-text index can narrow a location filter down first (the
+    # exact comparison above still decides); not when a place has no word in it, which the index cannot find.
+    any_of = list(locations) if locations and all(_NOT_A_WORD.sub("", place) for place in locations) else []
+    if phrases or prefixes or any_of:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            query = query.join(CandidateSearchDocument, col(CandidateSearchDocument.candidate_id) == Candidate.id)
+        else:
+            # FTS5 hands rows out in rowid order, so "newest first" needs no sort of all the matches.
+            query = query.join(_FTS, _FTS.c.rowid == Candidate.id)
+            order = _FTS.c.rowid
+        query = query.where(_full_text_condition(dialect, phrases, prefixes, any_of))
+    return query, order
+
+
+def search_candidates(
+    session: Session, *, phrases: Sequence[str] = (), prefixes: Sequence[str] = (), locations: Sequence[str] = (),
+    seniority: str | None = None, source: str | None = None, pool: str | None = None, owner: str | None = None,
+    stage: str | None = None, position_ids: Sequence[int] | None = None,
+    manager_position_ids: Sequence[int] | None = None, limit: int, offset: int = 0,
+) -> Sequence[Candidate]:
+    """Candidates whose search document has every phrase and a word starting with every prefix, and that pass
+    every filter; newest first. Erased people are never found."""
+    query, order = _candidate_search(
+        session, [Candidate], phrases=phrases, prefixes=prefixes, locations=locations, seniority=seniority,
+        source=source, pool=pool, owner=owner, stage=stage, position_ids=position_ids,
+        manager_position_ids=manager_position_ids)
+    return session.exec(query.order_by(order.desc()).limit(limit).offset(offset)).all()
+
+
+def count_search_candidates(
+    session: Session, *, cap: int, phrases: Sequence[str] = (), prefixes: Sequence[str] = (),
+    locations: Sequence[str] = (), seniority: str | None = None, source: str | None = None, pool: str | None = None,
+    owner: str | None = None, stage: str | None = None, position_ids: Sequence[int] | None = None,
+    manager_position_ids: Sequence[int] | None = None,
+) -> int:
+    """How many `search_candidates` finds, counting no further than `cap` (a common skill matches a large part of
+    the database, and "1000+" says as much as the exact number)."""
+    query, _ = _candidate_search(
+        session, [col(Candidate.id)], phrases=phrases, prefixes=prefixes, locations=locations, seniority=seniority,
+        source=source, pool=pool, owner=owner, stage=stage, position_ids=position_ids,
+        manager_position_ids=manager_position_ids)
+    capped = query.limit(cap).subquery()
+    return session.exec(select(func.count()).select_from(capped)).one()
+
+
+def open_applications_of(session: Session, candidate_ids: Sequence[int]) -> Sequence[tuple[Application, str]]:
+    """Open applications of several candidates with the position's title, oldest first."""
+    if not candidate_ids:
+        return []
+    return session.exec(  # type: ignore[return-value]
+        select(Application, Position.title)
+        .join(Position, col(Position.id) == Application.position_id)
+        .where(col(Application.candidate_id).in_(list(candidate_ids)), Application.status == ApplicationStatus.OPEN)
+        .order_by(col(Application.created_at), col(Application.id))
+    ).all()
+
+
+def candidates_named(
+    session: Session, name_key: str, *, manager_position_ids: Sequence[int] | None = None, limit: int
+) -> Sequence[Candidate]:
+    """Candidates whose folded name is exactly `name_key` (bot.contact.name_key)."""
+    query = select(Candidate).where(Candidate.name_key == name_key, Candidate.status != CandidateStatus.ERASED)
+    if manager_position_ids is not None:
+        query = query.where(_exists().where(col(Application.candidate_id) == col(Candidate.id),
+                                            col(Application.position_id).in_(list(manager_position_ids))))
+    return session.exec(query.order_by(col(Candidate.id).desc()).limit(limit)).all()
+
+
+def candidate_names_for_keys(session: Session, name_keys: Sequence[str], *, limit: int) -> list[str]:
+    """Full names of candidates whose folded name is one of `name_keys`."""
+    if not name_keys:
+        return []
+    return list(session.exec(
+        select(Candidate.full_name).where(col(Candidate.name_key).in_(list(name_keys))).distinct().limit(limit)
+    ).all())
+
+
+def open_tasks_due(
+    session: Session, assignee: str, *, due_before: datetime | None, limit: int, offset: int = 0
+) -> Sequence[tuple[Task, str | None]]:
+    """Open tasks of `assignee` (due before `due_before`, when given), soonest due first, with the candidate's name."""
+    query = (
+        select(Task, Candidate.full_name)
+        .outerjoin(Candidate, col(Candidate.id) == Task.candidate_id)
+        .where(Task.assignee_slack_id == assignee, Task.status == TaskStatus.OPEN)
+    )
+    if due_before is not None:
+        query = query.where(col(Task.due_at) < due_before)
+    return session.exec(query.order_by(col(Task.due_at), col(Task.id)).limit(limit).offset(offset)).all()  # type: ignore[return-value]
+
+
+def count_open_tasks_due(session: Session, assignee: str, *, due_before: datetime | None) -> int:
+    query = select(func.count()).select_from(Task).where(Task.assignee_slack_id == assignee,
+                                                          Task.status == TaskStatus.OPEN)
+    if due_before is not None:
+        query = query.where(col(Task.due_at) < due_before)
+    return session.exec(query).one()
+
+
+def _referrals_between(query: Any, *, since: datetime | None, before: datetime | None) -> Any:
+    if since is not None:
+        query = query.where(col(Referral.created_at) >= since)
+    if before is not None:
+        query = query.where(col(Referral.created_at) < before)
+    return query
+
+
+def referrals_of_referrer_between(
+    session: Session, referrer_slack_id: str, *, since: datetime | None, before: datetime | None, limit: int,
+    offset: int = 0,
+) -> Sequence[tuple[Referral, Candidate, Position | None]]:
+    query = (
+        select(Referral, Candidate, Position)
+        .join(Candidate, col(Candidate.id) == Referral.candidate_id)
+        .outerjoin(Position, col(Position.id) == Referral.position_id)
+        .where(Referral.referrer_slack_id == referrer_slack_id)
+    )
+    query = _referrals_between(query, since=since, before=before)
+    query = query.order_by(col(Referral.created_at).desc(), col(Referral.id).desc()).limit(limit).offset(offset)
+    return session.exec(query).all()  # type: ignore[no-any-return]
+
+
+def count_referrals_of_referrer_between(
+    session: Session, referrer_slack_id: str, *, since: datetime | None, before: datetime | None
+) -> int:
+    query = select(func.count()).select_from(Referral).where(Referral.referrer_slack_id == referrer_slack_id)
+    return session.exec(_referrals_between(query, since=since, before=before)).one()  # type: ignore[no-any-return]
+
+
+def referral_hires_between(
+    session: Session, *, since: datetime, before: datetime, position_ids: Sequence[int] | None = None
+) -> Sequence[tuple[Application, str, str, str]]:
+    """Hires (hired_at in [since, before)) credited to a referral — for their position or the general talent
+    pool — with the candidate's name, the position's title and the credited referrer; in hiring order."""
+    query = (
+        select(Application, Candidate.full_name, Position.title, Referral.referrer_slack_id)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Position, col(Position.id) == Application.position_id)
+        .join(Referral, _and(col(Referral.candidate_id) == Application.candidate_id,
+                             col(Referral.attributed).is_(True),
+                             _or(col(Referral.position_id) == Application.position_id,
+                                 col(Referral.position_id).is_(None))))
+        .where(Application.status == ApplicationStatus.HIRED, col(Application.hired_at) >= since,
+               col(Application.hired_at) < before)
+        .order_by(col(Application.hired_at), col(Application.id), col(Referral.created_at))
+    )
+    if position_ids is not None:
+        query = query.where(col(Application.position_id).in_(list(position_ids)))
+    return session.exec(query).all()  # type: ignore[return-value]
+
+
+def stage_moves_between(
+    session: Session, *, since: datetime, before: datetime, to_stage: str | None = None,
+    from_stage: str | None = None, position_ids: Sequence[int] | None = None,
+) -> Sequence[tuple[Activity, datetime]]:
+    """`stage.moved` timeline entries in [since, before) into or out of a stage, oldest first, with the created_at
+    of the application they moved."""
+    query = (
+        select(Activity, Application.created_at)
+        .join(Application, col(Application.id) == Activity.application_id)
+        .where(Activity.kind == "stage.moved", col(Activity.occurred_at) >= since, col(Activity.occurred_at) < before)
+    )
+    if to_stage is not None:
+        query = query.where(col(Activity.payload)["to"].as_string() == to_stage)
+    if from_stage is not None:
+        query = query.where(col(Activity.payload)["from"].as_string() == from_stage)
+    if position_ids is not None:
+        query = query.where(col(Application.position_id).in_(list(position_ids)))
+    return session.exec(query.order_by(col(Activity.occurred_at), col(Activity.id))).all()  # type: ignore[return-value]
+
+
+def all_position_titles(session: Session, *, limit: int) -> list[str]:
+    """Distinct position titles, open positions' first."""
+    rows = session.exec(
+        select(Position.title, Position.status).order_by(col(Position.status) != PositionStatus.OPEN,
+                                                        col(Position.id).desc()).limit(limit)
+    ).all()
+    return list(dict.fromkeys(title for title, _ in rows))
+
+
+def position_facets(session: Session, *, limit: int) -> Sequence[tuple[list[str], str | None]]:
+    """(required_skills, location) of the newest positions."""
+    return session.exec(  # type: ignore[return-value]
+        select(Position.required_skills, Position.location).order_by(col(Position.id).desc()).limit(limit)
+    ).all()
+
+
+def recent_candidate_facets(session: Session, *, limit: int) -> Sequence[tuple[list[str], str | None, str | None]]:
+    """(skills, location, talent_pool) of the newest candidates: a sample of how the team spells them that costs
+    a primary-key range scan, where a DISTINCT over every candidate would read the whole table."""
+    return session.exec(  # type: ignore[return-value]
+        select(Candidate.skills, Candidate.location, Candidate.talent_pool)
+        .where(Candidate.status != CandidateStatus.ERASED)
+        .order_by(col(Candidate.id).desc()).limit(limit)
+    ).all()
+
+
+def position_titles_of_candidate(session: Session, candidate_id: int) -> list[str]:
+    rows = session.exec(
+        select(Position.title).join(Application, col(Application.position_id) == Position.id)
+        .where(Application.candidate_id == candidate_id).order_by(col(Application.id))
+    ).all()
+    return list(dict.fromkeys(rows))
+
+
+def note_texts_of_candidate(session: Session, candidate_id: int, *, limit: int) -> list[str]:
+    """The texts of `note.added` entries on the candidate's timeline, oldest first."""
+    rows = session.exec(
+        select(Activity.payload).where(Activity.candidate_id == candidate_id, Activity.kind == "note.added")
+        .order_by(col(Activity.occurred_at), col(Activity.id)).limit(limit)
+    ).all()
+    return [str(payload["text"]) for payload in rows if isinstance(payload, dict) and payload.get("text")]
+
+
+def candidate_ids_after(session: Session, after_id: int, *, limit: int) -> list[int]:
+    """Candidate ids greater than `after_id`, ascending: batches for rebuilding the search index."""
+    rows = session.exec(
+        select(Candidate.id).where(col(Candidate.id) > after_id).order_by(col(Candidate.id)).limit(limit)
+    ).all()
+    return [row for row in rows if row is not None]

@@ -16,8 +16,9 @@ CANDIDATE_FIRST_NAME = "CANDIDATE_FIRST_NAME"
 CANDIDATE_LAST_NAME = "CANDIDATE_LAST_NAME"
 LITERAL = "LITERAL"
 
-# Families numbered per redaction (<EMAIL_1>, <IP_ADDRESS_2>...). Entity types the pattern
-# recognizers report are added verbatim, so a new recognizer needs no change here.
+# Families numbered per redaction (<EMAIL_1>, <IP_ADDRESS_2>...): ours, then the entity types
+# of the pattern recognizers in `analyzer`. A type missing here still round-trips when the
+# model copies its placeholder exactly; it just isn't recognised in other spellings.
 NUMBERED_FAMILIES = (
     "PERSON",
     "EMAIL",
@@ -30,6 +31,15 @@ NUMBERED_FAMILIES = (
     "IP_ADDRESS",
     "DATE_OF_BIRTH",
 )
+
+# presidio entity types whose placeholder family has a shorter name.
+_SHORT_FAMILIES = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE"}
+
+
+def family_of(entity_type: str) -> str:
+    """Placeholder family for a value a presidio recognizer found: <EMAIL_n> for EMAIL_ADDRESS."""
+    return _SHORT_FAMILIES.get(entity_type, entity_type)
+
 
 _FAMILY = "|".join(sorted(NUMBERED_FAMILIES, key=len, reverse=True))
 _CANONICAL_NAME = re.compile(rf"(?:CANDIDATE_(?:FIRST_|LAST_)?NAME|PERSON_\d+_(?:FIRST|LAST)_NAME|(?:{_FAMILY})_\d+)")
@@ -59,7 +69,6 @@ class PlaceholderMatch:
     start: int
     end: int
     placeholder: str  # canonical, e.g. "<EMAIL_1>"
-    issued_form: bool  # False: a well-formed name we would never issue
 
 
 def find_placeholders(text: str) -> Iterator[PlaceholderMatch]:
@@ -72,6 +81,6 @@ def find_placeholders(text: str) -> Iterator[PlaceholderMatch]:
         raw = match["name"]
         name = _SEPARATORS.sub("_", raw).upper()
         if _CANONICAL_NAME.fullmatch(name):
-            yield PlaceholderMatch(match.start(), match.end(), wrap(name), True)
+            yield PlaceholderMatch(match.start(), match.end(), wrap(name))
         elif _INVENTED_NAME.fullmatch(raw):
-            yield PlaceholderMatch(match.start(), match.end(), wrap(raw), False)
+            yield PlaceholderMatch(match.start(), match.end(), wrap(raw))

@@ -1,34 +1,35 @@
 """Replace PII with stable placeholders before text reaches the model; fill them back after.
 
-redaction = redact(note, KnownPII(candidate_names=["Jane Doe"], emails=["jane@x.com"]))
-draft = model(redaction.text)                      # sees <CANDIDATE_NAME>, <EMAIL_1>
-restored = restore(draft, redaction, required={"<CANDIDATE_FIRST_NAME>"})
-if restored.flagged: ...                           # show the approver why
+Usage: `redaction = redact(note, KnownPII(candidate_names=["Jane Doe"], ...))`; send
+`redaction.text` (it says <CANDIDATE_NAME>, <EMAIL_1>...) to the model; then
+`restore(draft, redaction, required={"<CANDIDATE_FIRST_NAME>"})` and, if the result is
+`.flagged`, show the approver its unknown and missing placeholders.
 """
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from presidio_analyzer import RecognizerResult
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
-from bot.privacy.analyzer import scan
+from bot.privacy.analyzer import LANGUAGE
 from bot.privacy.known import TARGET_KEY, KnownPII, Target, known_recognizer
-from bot.privacy.placeholders import LITERAL, find_placeholders, numbered, wrap
+from bot.privacy.placeholders import LITERAL, family_of, find_placeholders, numbered, wrap
+from bot.privacy.scan import scan
 from bot.privacy.textnorm import email_key, phone_key, url_key
 
 __all__ = ["Finding", "KnownPII", "Redaction", "Restored", "redact", "restore"]
 
-# presidio entity type -> placeholder family for values the CRM didn't know about.
-_FAMILY = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "URL": "URL"}
 _PERSON_SUFFIX = {"PERSON": "", "PERSON_FIRST_NAME": "_FIRST_NAME", "PERSON_LAST_NAME": "_LAST_NAME"}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One redacted span of the original text."""
+    """One redacted span; offsets are into the input after NFC normalisation (the same
+    offsets for any text typed or pasted in composed form, which is nearly all)."""
 
     start: int
     end: int
@@ -39,6 +40,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Redaction:
+    """The text for the model, and what each of its placeholders stands for."""
+
     text: str
     mapping: Mapping[str, str]  # placeholder -> original value
     findings: tuple[Finding, ...]
@@ -50,6 +53,8 @@ class Redaction:
 
 @dataclass(frozen=True)
 class Restored:
+    """The model's output with placeholders filled in, and whether an approver must look."""
+
     text: str
     unknown_placeholders: frozenset[str]  # in the output, but never issued for this input
     missing_placeholders: frozenset[str]  # required, but absent from the output
@@ -101,19 +106,26 @@ def _value_key(entity_type: str, value: str, phone_region: str) -> str:
 
 def _from_pattern(result: RecognizerResult, text: str, phone_region: str) -> _Candidate:
     value = text[result.start : result.end]
-    family = _FAMILY.get(result.entity_type, result.entity_type)
+    family = family_of(result.entity_type)
     key = _value_key(result.entity_type, value, phone_region)
     return _Candidate(result.start, result.end, result.score, result.entity_type, "pattern", family, key, None)
 
 
 def _resolve(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Keep non-overlapping spans: literals first, then the longest, then the best scored."""
-    ranked = sorted(candidates, key=lambda c: (c.source != "literal", -(c.end - c.start), -c.score, c.start))
+    """Keep non-overlapping spans: literals first, then the longest, then the best scored,
+    then what the CRM knows (it restores as the CRM has it)."""
+    ranked = sorted(
+        candidates, key=lambda c: (c.source != "literal", -(c.end - c.start), -c.score, c.source != "known", c.start)
+    )
+    # `kept` stays sorted and non-overlapping, so only the neighbours need checking.
     kept: list[_Candidate] = []
+    starts: list[int] = []
     for cand in ranked:
-        if all(cand.end <= k.start or cand.start >= k.end for k in kept):
-            kept.append(cand)
-    kept.sort(key=lambda c: c.start)
+        at = bisect.bisect_left(starts, cand.start)
+        if (at and kept[at - 1].end > cand.start) or (at < len(kept) and kept[at].start < cand.end):
+            continue
+        kept.insert(at, cand)
+        starts.insert(at, cand.start)
     return kept
 
 
@@ -151,8 +163,13 @@ class _Numbering:
         return self.counters[family]
 
 
-def redact(text: str, known: KnownPII | None = None) -> Redaction:
-    """Replace every PII span of `text` with a placeholder; see `Redaction.mapping`."""
+def redact(text: str, known: KnownPII | None = None, *, analyzer: AnalyzerEngine | None = None) -> Redaction:
+    """Replace every PII span of `text` with a placeholder; see `Redaction.mapping`.
+
+    By default the recognizers run through the fast path (`bot.privacy.scan`). Pass
+    `analyzer=get_analyzer()` to go through presidio's AnalyzerEngine instead: same
+    recognizers, same result, several times slower.
+    """
     known = known or KnownPII()
     # NFC so a decomposed "é" is one character, like the CRM's values.
     text = unicodedata.normalize("NFC", text)
@@ -163,8 +180,15 @@ def redact(text: str, known: KnownPII | None = None) -> Redaction:
         for m in find_placeholders(text)
     ]
     recognizer = known_recognizer(known)
-    candidates += [_from_known(r) for r in recognizer.analyze(text, [])]
-    candidates += [_from_pattern(r, text, known.phone_region) for r in scan(text)]
+    if analyzer is None:
+        known_results = recognizer.analyze(text, [])
+        pattern_results = scan(text, [(r.start, r.end) for r in known_results])
+    else:
+        results = analyzer.analyze(text, language=LANGUAGE, ad_hoc_recognizers=[recognizer])
+        known_results = [r for r in results if TARGET_KEY in (r.recognition_metadata or {})]
+        pattern_results = [r for r in results if TARGET_KEY not in (r.recognition_metadata or {})]
+    candidates += [_from_known(r) for r in known_results]
+    candidates += [_from_pattern(r, text, known.phone_region) for r in pattern_results]
     kept = _resolve(candidates)
 
     numbering = _Numbering(recognizer.canonical_by_key)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 import phonenumbers
 
@@ -16,19 +15,25 @@ _NON_DIGIT = re.compile(r"\D+")
 _URL_SCHEME = re.compile(r"^(?:https?://)?(?:www\d{0,3}\.)?", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    # NFD splits "é" into "e" + combining accent; keeping only the base letter makes
-    # "Jose" match "José" without changing the text's length.
-    base = unicodedata.normalize("NFD", char)[0]
-    return base if len(base) == 1 else char
+class _FoldTable(dict[int, str]):
+    """str.translate table filled on first sight of each character.
+
+    NFD splits "é" into "e" + combining accent; keeping only the base letter makes "Jose"
+    match "José" while every character still maps to exactly one character.
+    """
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        self[codepoint] = folded = unicodedata.normalize("NFD", char)[0]
+        return folded
+
+
+_FOLD = _FoldTable()
 
 
 def fold_accents(text: str) -> str:
     """Strip accents one character at a time, so offsets in the result match `text`."""
-    if text.isascii():
-        return text
-    return "".join(_fold_char(c) if ord(c) > 127 else c for c in text)
+    return text if text.isascii() else text.translate(_FOLD)
 
 
 def name_key(value: str) -> str:

@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col
 
+from bot.services.search_index import REINDEX_KINDS, mark_for_reindex
 from storage.models import Activity, Application, ApplicationStatus
+
+# Entries about the stale list itself: recording that someone nudged the owner or snoozed the reminder is
+# not work on the candidate, so it must not restart the clock that made the application stale (a 7-day
+# snooze would otherwise hide it for as long as the stage's SLA).
+NOT_A_TOUCH = frozenset({"stale.nudged", "stale.snoozed"})
 
 
 def record_activity(
@@ -35,7 +41,10 @@ def record_activity(
     )
     session.add(activity)
     if candidate_id is not None:
-        _touch_open_applications(session, candidate_id, now)
+        if kind not in NOT_A_TOUCH:
+            _touch_open_applications(session, candidate_id, now)
+        if kind in REINDEX_KINDS:
+            mark_for_reindex(session, candidate_id, now=now)
     return activity
 
 

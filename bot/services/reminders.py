@@ -1,0 +1,244 @@
+"""Task reminders, escalations and stage SLAs: what is due at `now`, handled once per due time.
+
+Each rule reads `now` and the task's marker columns, never "the last run": a run that comes late (a missed
+tick, a restart, a process that slept) does everything that is due once, and only what is still relevant.
+Marking a task and queuing its message happen in the caller's transaction, so a crash either keeps both
+or neither; the outbox dedupe key (task, kind, due time) makes a second queuing of the same reminder a no-op.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from bot.workspace import RemindersConfig, WorkspaceConfig
+from storage import queries
+from storage.models import Task
+
+SYSTEM_ACTOR = "system"
+# Tasks marked per transaction: short write transactions keep SQLite's single writer lock free for Slack
+# handlers, and a crash loses at most one batch's work (which the next run redoes).
+REMINDER_BATCH = 500
+# The jobs' own timeline entries. They are written straight to the timeline, not through
+# bot.services.timeline.record_activity, because the bot noticing a delay is not work on the candidate:
+# it must not count as a touch that restarts the clock of an application that went quiet.
+SLA_FLAGGED = "sla.flagged"
+# Candidates listed by name in an SLA digest; the rest are counted.
+DIGEST_LISTED = 20
+TASK_ESCALATED = "task.escalated"
+
+
+class ReminderKind(StrEnum):
+    BEFORE_DUE = "before_due"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+
+
+@dataclass(frozen=True)
+class ReminderDecision:
+    """What to send for one task at `now`, and the marker values that record it as handled."""
+
+    send: tuple[ReminderKind, ...]
+    reminded_for_due_at: datetime | None
+    overdue_notified_for_due_at: datetime | None
+    escalated_at: datetime | None
+
+
+def decide_reminders(task: Task, *, settings: RemindersConfig, now: datetime, assignee_is_escalation_target: bool
+                     ) -> ReminderDecision:
+    """The reminder rules for one open task (pure).
+
+    Everything that is due is marked handled for this due time, but a task first seen late gets only its
+    most relevant message: an overdue task is not reminded that it will soon be due, and when the escalation
+    would go to the assignee anyway it replaces their overdue notice.
+    """
+    due = task.due_at
+    reminded, overdue_noted, escalated = task.reminded_for_due_at, task.overdue_notified_for_due_at, task.escalated_at
+    send: list[ReminderKind] = []
+    if now >= due + settings.escalate_after and escalated is None:
+        send.append(ReminderKind.ESCALATION)
+        escalated = now
+    if now >= due:
+        if overdue_noted != due and not (send and assignee_is_escalation_target):
+            send.insert(0, ReminderKind.OVERDUE)
+        overdue_noted = due
+        reminded = due
+    elif now >= due - settings.before_due:
+        if reminded != due:
+            send.append(ReminderKind.BEFORE_DUE)
+        reminded = due
+    return ReminderDecision(tuple(send), reminded, overdue_noted, escalated)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    task: Task
+    kind: ReminderKind
+    recipient: str
+    candidate_name: str | None
+
+    @property
+    def dedupe_key(self) -> str:
+        # The due time is part of the key: a snoozed task is reminded again for its new due time.
+        return f"reminder:{self.task.id}:{self.kind}:{self.task.due_at.isoformat()}"
+
+
+@dataclass(frozen=True)
+class ReminderBatch:
+    reminders: list[Reminder]
+    examined: int
+    # Where the next batch starts (due_at, id); None when this batch was the last.
+    resume_after: tuple[datetime, int] | None
+
+
+def escalation_target(*, assignee: str, owner: str | None, config: WorkspaceConfig) -> str:
+    """The candidate's owner; the recruiting channel when there is none, or when the owner is the one who
+    is late (escalating to them would only repeat their overdue notice)."""
+    return owner if owner and owner != assignee else config.recruiting_channel
+
+
+def claim_due_reminders(session: Session, *, config: WorkspaceConfig, now: datetime,
+                        after: tuple[datetime, int] | None = None, limit: int = REMINDER_BATCH) -> ReminderBatch:
+    """Mark up to `limit` open tasks' due reminders as handled and return the messages to queue with them.
+
+    The tasks are locked for the transaction (PostgreSQL; SQLite's writers are serialised by BEGIN IMMEDIATE),
+    and a concurrent run skips the locked ones, so two runs at once never pick the same task.
+    """
+    settings = config.reminders
+    rows = queries.tasks_needing_reminders(session, remind_until=now + settings.before_due, now=now,
+                                           escalate_until=now - settings.escalate_after, after=after, limit=limit)
+    reminders: list[Reminder] = []
+    escalations: list[dict[str, object]] = []
+    # Written in one statement below rather than through the loaded objects: the ORM's unit of work costs more
+    # than the selection itself when a late run marks thousands of tasks.
+    marks: list[dict[str, object]] = []
+    for task, candidate_name, owner in rows:
+        target = escalation_target(assignee=task.assignee_slack_id, owner=owner, config=config)
+        decision = decide_reminders(task, settings=settings, now=now,
+                                    assignee_is_escalation_target=target == task.assignee_slack_id)
+        marks.append({"id": task.id, "reminded_for_due_at": decision.reminded_for_due_at,
+                      "overdue_notified_for_due_at": decision.overdue_notified_for_due_at,
+                      "escalated_at": decision.escalated_at})
+        for kind in decision.send:
+            recipient = target if kind == ReminderKind.ESCALATION else task.assignee_slack_id
+            reminders.append(Reminder(task, kind, recipient, candidate_name))
+            if kind == ReminderKind.ESCALATION:
+                escalations.append({
+                    "candidate_id": task.candidate_id, "application_id": task.application_id, "position_id": None,
+                    "actor": SYSTEM_ACTOR, "kind": TASK_ESCALATED, "occurred_at": now,
+                    "payload": {"task_id": task.id, "title": task.title, "to": recipient,
+                                "assignee": task.assignee_slack_id, "due_at": task.due_at.isoformat()}})
+    queries.mark_task_reminders(session, marks)
+    queries.append_activities(session, escalations)
+    last = rows[-1][0] if len(rows) == limit else None
+    return ReminderBatch(reminders, len(rows), (last.due_at, last.id or 0) if last is not None else None)
+
+
+# --- stage SLAs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaBreach:
+    application_id: int
+    candidate_id: int
+    position_id: int
+    candidate_name: str
+    position_title: str
+    stage: str
+    stage_entered_at: datetime
+    sla: timedelta
+    owner_slack_id: str | None
+
+    def over_by(self, now: datetime) -> timedelta:
+        return now - (self.stage_entered_at + self.sla)
+
+
+@dataclass(frozen=True)
+class SlaDigest:
+    recipient: str
+    day: date
+    # The longest over first, at most DIGEST_LISTED of them; `total` counts them all.
+    breaches: list[SlaBreach]
+    total: int
+
+    @property
+    def dedupe_key(self) -> str:
+        # One digest per recipient per UTC day, by construction: the outbox refuses a second row with the key.
+        return sla_digest_key(self.recipient, self.day)
+
+
+def sla_digest_key(recipient: str, day: date) -> str:
+    return f"sla:{recipient}:{day.isoformat()}"
+
+
+@dataclass
+class SlaReport:
+    newly_flagged: list[SlaBreach] = field(default_factory=list)
+    digests: list[SlaDigest] = field(default_factory=list)
+
+
+def stage_sla_thresholds(config: WorkspaceConfig, *, now: datetime) -> dict[str, datetime]:
+    """Stage → the stage_entered_at before which an application in that stage is over its SLA."""
+    return {stage.name: now - stage.sla for stage in config.pipeline.stages
+            if stage.sla is not None and stage.outcome is None}
+
+
+def flag_sla_breaches(session: Session, *, config: WorkspaceConfig, now: datetime) -> SlaReport:
+    """Put each new breach on the timeline once (per stage entry), and gather the digests due today.
+
+    A recipient gets at most one digest per UTC day, listing their candidates over SLA at that run (the
+    longest over first); applications without an owner go to the recruiting channel. Only the first run of
+    a day reads every breach: the other runs read just the breaches not yet flagged.
+    """
+    # Two runs at once would both see a breach as unflagged; the second waits here and then sees the flag.
+    queries.serialize_job(session, "sla_breaches")
+    thresholds = stage_sla_thresholds(config, now=now)
+    slas = {stage.name: stage.sla for stage in config.pipeline.stages if stage.sla is not None}
+    today = now.date()
+    recipients = {owner or config.recruiting_channel for owner in queries.owners_over_sla(session, thresholds)}
+    queued = queries.existing_outbox_keys(session, [sla_digest_key(r, today) for r in recipients])
+    due = {recipient for recipient in recipients if sla_digest_key(recipient, today) not in queued}
+
+    report = SlaReport()
+    listed: dict[str, list[tuple[timedelta, int, SlaBreach]]] = defaultdict(list)
+    totals: dict[str, int] = defaultdict(int)
+    for row in queries.applications_over_sla(session, thresholds, unflagged_only=not due):
+        recipient = row.owner_slack_id or config.recruiting_channel
+        unflagged = row.last_flagged_at is None or row.last_flagged_at < row.stage_entered_at
+        if recipient in due:
+            totals[recipient] += 1
+        # Most rows of a digest run are neither new nor listed; they are only counted, not turned into objects.
+        over_by = thresholds[row.stage] - row.stage_entered_at
+        keep = recipient in due and (len(listed[recipient]) < DIGEST_LISTED or over_by > listed[recipient][0][0])
+        if not (unflagged or keep):
+            continue
+        breach = SlaBreach(application_id=row.application_id, candidate_id=row.candidate_id,
+                           position_id=row.position_id, candidate_name=row.candidate_name,
+                           position_title=row.position_title, stage=row.stage,
+                           stage_entered_at=row.stage_entered_at, sla=slas[row.stage],
+                           owner_slack_id=row.owner_slack_id)
+        if unflagged:
+            report.newly_flagged.append(breach)
+        if keep:
+            # A min-heap per recipient of the longest over so far; the application id breaks ties.
+            entry = (over_by, breach.application_id, breach)
+            if len(listed[recipient]) < DIGEST_LISTED:
+                heapq.heappush(listed[recipient], entry)
+            else:
+                heapq.heapreplace(listed[recipient], entry)
+
+    queries.append_activities(session, [
+        {"candidate_id": b.candidate_id, "application_id": b.application_id, "position_id": b.position_id,
+         "actor": SYSTEM_ACTOR, "kind": SLA_FLAGGED, "occurred_at": now,
+         "payload": {"stage": b.stage, "stage_entered_at": b.stage_entered_at.isoformat(),
+                     "sla_days": b.sla / timedelta(days=1), "owner": b.owner_slack_id}}
+        for b in report.newly_flagged])
+    report.digests = [
+        SlaDigest(recipient, today, [entry[2] for entry in sorted(listed[recipient], reverse=True)], totals[recipient])
+        for recipient in sorted(due) if totals[recipient]]
+    return report
