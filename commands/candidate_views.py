@@ -21,6 +21,7 @@ from bot.services.candidates import (
 from bot.services.pipeline import NewApplication, StageMove
 from bot.services.tasks import due_label
 from bot.templates import render
+from commands.interview_views import schedule_interview_button
 from commands.kit import (
     MAX_OPTION_TEXT,
     Block,
@@ -35,8 +36,9 @@ from commands.kit import (
     section,
     truncate,
 )
+from commands.payout_views import hire_left_button
 from commands.referral_views import ACTION_OPEN_CANDIDATE
-from storage.models import Activity, Task
+from storage.models import Activity, ApplicationStatus, Task
 
 CALLBACK_CARD = "candidate_card"
 CALLBACK_NOTE = "candidate_note"
@@ -196,6 +198,17 @@ def _application_block(application: ApplicationView, *, stages: Sequence[str], n
     return section(text, accessory=accessory, block_id=f"application:{application.application_id}:{nonce}")
 
 
+def _application_actions(application: ApplicationView, *, may_manage: bool) -> list[Block]:
+    """Interviews for open applications; a departure for hires (which can cancel a referral bonus)."""
+    if application.is_open:
+        return [actions(schedule_interview_button(application.application_id),
+                        block_id=f"application-actions:{application.application_id}")]
+    if may_manage and application.status == ApplicationStatus.HIRED:
+        return [actions(hire_left_button(application.application_id),
+                        block_id=f"application-actions:{application.application_id}")]
+    return []
+
+
 def _card_actions(card: CandidateCard, *, nonce: str) -> Block:
     elements: list[dict[str, Any]] = []
     if card.may_manage:
@@ -245,7 +258,9 @@ def build_candidate_card(card: CandidateCard, *, now: datetime, nonce: str = "")
     if card.applications:
         blocks.append(section("*Applications*"))
         shown = sorted(card.applications, key=lambda a: not a.is_open)[:MAX_APPLICATIONS_SHOWN]
-        blocks += [_application_block(a, stages=card.stages, nonce=nonce) for a in shown]
+        for application in shown:
+            blocks.append(_application_block(application, stages=card.stages, nonce=nonce))
+            blocks += _application_actions(application, may_manage=card.may_manage)
     else:
         blocks.append(section(render("candidates/card_no_applications.md.j2", may_manage=card.may_manage)))
     if card.open_tasks:

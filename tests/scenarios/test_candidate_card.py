@@ -360,3 +360,25 @@ def test_owner_and_positions_are_changed_from_the_card(app: RunningApp, signed: 
     assert candidate is not None and candidate.owner_slack_id == "UHIRING01"
     assert [(a.stage, a.status) for a in applications] == [("Sourced", "open")]
     assert [(o.actor, o.payload["owner"]) for o in owners][-1] == (RECRUITER, "UHIRING01")
+
+
+def test_the_card_schedules_interviews_and_records_departures(app: RunningApp, signed: SignedSlackClient,
+                                                               slack: FakeSlack, clock: Clock) -> None:
+    _, application_id = _referred(app, clock)
+    card = _open_card(signed, slack, RECRUITER, "jane")
+    schedule = _button(card, "interview_schedule")
+    assert schedule["value"] == str(application_id)
+    signed.block_action(RECRUITER, "interview_schedule", schedule["value"], view=card,
+                        container={"type": "view", "view_id": card["id"]})
+    # Clicked inside the card, the scheduling modal stacks on top of it.
+    pushed = slack.wait_for("views.push", lambda call: call.args["view"].get("callback_id")
+                            == "interview_schedule_submit")
+    assert "Jane Doe" in _dump(pushed.args["view"])
+
+    with app.deps.db.transaction() as session:
+        application = session.get(Application, application_id)
+        assert application is not None
+        application.status, application.hired_at = "hired", clock()
+    hired_card = _open_card(signed, slack, RECRUITER, "jane")
+    assert _button(hired_card, "hire_left")["value"] == str(application_id)
+    assert "interview_schedule" not in _dump(hired_card)
