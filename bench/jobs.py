@@ -438,46 +438,59 @@ def handwritten_reminders(connection: Connection, backend: str, config: Workspac
             "RETURNING due.id, due.title, due.due_at, due.assignee_slack_id, due.full_name, due.owner_slack_id, "
             "due.before_due, due.overdue, due.escalation"), params).all()
         return len(rows)
-    # SQLite has no writing CTEs, and its RETURNING cannot name another table's columns: one statement each.
+    # SQLite has no writing CTEs, and its RETURNING cannot name another table's columns: select, then write
+    # from what was selected (passed back as one JSON parameter), so that the selection runs once.
     rows = connection.execute(text(_due_tasks_select(backend)), params).all()
+    selected = json.dumps([dict(row._mapping) for row in rows])
     if queue_messages:
-        connection.execute(text(f"INSERT INTO outbox {OUTBOX_COLUMNS} "
-                                f"{_outbox_rows_select(backend, f'({_due_tasks_select(backend)})')} "
-                                "ON CONFLICT (dedupe_key) DO NOTHING"), params)
-    connection.execute(text(f"UPDATE tasks AS t SET {MARKS.format(d='due_at', t='')} "
-                            f"WHERE {_pending_tasks_where(backend)}"), params)
+        fields = ("id", "title", "due_at", "assignee_slack_id", "full_name", "owner_slack_id", "before_due",
+                  "overdue", "escalation")
+        source = f"(SELECT {', '.join(f'json_extract(value, {chr(39)}$.{f}{chr(39)}) AS {f}' for f in fields)} " \
+                 "FROM json_each(:selected))"
+        connection.execute(text(f"INSERT INTO outbox {OUTBOX_COLUMNS} {_outbox_rows_select(backend, source)} "
+                                "ON CONFLICT (dedupe_key) DO NOTHING"), {**params, "selected": selected})
+    connection.execute(text(f"UPDATE tasks SET {MARKS.format(d='due_at', t='')} WHERE id IN "
+                            "(SELECT json_extract(value, '$.id') FROM json_each(:selected))"),
+                       {**params, "selected": selected})
     return len(rows)
 
 
-def handwritten_sla(connection: Connection, backend: str, config: WorkspaceConfig, *, unflagged_only: bool) -> int:
-    """Select applications over their stage's SLA with owner and names (with `unflagged_only`: only breaches not
-    flagged yet, as on an hourly run after the day's digests), and flag the new breaches, in SQL."""
+def handwritten_sla(connection: Connection, backend: str, config: WorkspaceConfig) -> int:
+    """Select the applications over their stage's SLA that the job needs, with owner and names, and flag the new
+    breaches, in SQL: the breaches not flagged yet, and each owner's 20 longest over with their count."""
     params: dict[str, Any] = {"now": _db_value(NOW, backend)}
-    conditions = []
+    conditions, offsets = [], []
     for i, (stage, before) in enumerate(stage_sla_thresholds(config, now=NOW).items()):
         params[f"stage{i}"], params[f"before{i}"] = stage, _db_value(before, backend)
         conditions.append(f"(a.stage = :stage{i} AND a.stage_entered_at < :before{i})")
-    new = "f.last_flagged_at IS NULL OR f.last_flagged_at < a.stage_entered_at"
+        offsets.append(f"WHEN :stage{i} THEN {before.timestamp()}")
+    unflagged = "(f.last_flagged_at IS NULL OR f.last_flagged_at < a.stage_entered_at)"
+    epoch = ("CAST(strftime('%s', a.stage_entered_at) AS INTEGER)" if backend == "sqlite"
+             else "EXTRACT(EPOCH FROM a.stage_entered_at)")
     over = (
         "SELECT a.id, a.candidate_id, a.position_id, a.stage, a.stage_entered_at, c.full_name, c.owner_slack_id, "
-        "p.title, f.last_flagged_at FROM applications a JOIN candidates c ON c.id = a.candidate_id "
+        f"p.title, f.last_flagged_at, {unflagged} AS unflagged, row_number() OVER (PARTITION BY "
+        f"coalesce(c.owner_slack_id, '') ORDER BY {epoch} - CASE a.stage {' '.join(offsets)} END, a.id) AS rank, "
+        "count(*) OVER (PARTITION BY coalesce(c.owner_slack_id, '')) AS owner_total "
+        "FROM applications a JOIN candidates c ON c.id = a.candidate_id "
         "JOIN positions p ON p.id = a.position_id LEFT JOIN (SELECT application_id, max(occurred_at) AS "
         "last_flagged_at FROM activities WHERE kind = 'sla.flagged' GROUP BY application_id) f "
-        f"ON f.application_id = a.id WHERE a.status = 'open' AND ({' OR '.join(conditions)})"
-        + (f" AND ({new})" if unflagged_only else ""))
-    new = "last_flagged_at IS NULL OR last_flagged_at < stage_entered_at"
+        f"ON f.application_id = a.id WHERE a.status = 'open' AND ({' OR '.join(conditions)})")
+    needed = f"SELECT * FROM ({over}) o WHERE unflagged OR rank <= 20"
+    flag = ("INSERT INTO activities (candidate_id, application_id, position_id, actor, kind, payload, occurred_at) "
+            "SELECT candidate_id, id, position_id, 'system', 'sla.flagged', {json}('stage', stage, "
+            "'stage_entered_at', stage_entered_at), :now FROM needed WHERE unflagged")
     if backend == "postgresql":
         rows = connection.execute(text(
-            f"WITH over AS ({over}), flagged AS (INSERT INTO activities (candidate_id, application_id, position_id, "
-            "actor, kind, payload, occurred_at) SELECT candidate_id, id, position_id, 'system', 'sla.flagged', "
-            f"json_build_object('stage', stage, 'stage_entered_at', stage_entered_at), :now FROM over WHERE {new}) "
-            "SELECT * FROM over"), params).all()
+            f"WITH needed AS ({needed}), flagged AS ({flag.format(json='json_build_object')}) SELECT * FROM needed"),
+            params).all()
     else:
-        rows = connection.execute(text(over), params).all()
+        rows = connection.execute(text(needed), params).all()
         connection.execute(text(
-            f"WITH over AS ({over}) INSERT INTO activities (candidate_id, application_id, position_id, actor, kind, "
-            "payload, occurred_at) SELECT candidate_id, id, position_id, 'system', 'sla.flagged', "
-            f"json_object('stage', stage, 'stage_entered_at', stage_entered_at), :now FROM over WHERE {new}"), params)
+            "INSERT INTO activities (candidate_id, application_id, position_id, actor, kind, payload, occurred_at) "
+            "VALUES (:candidate_id, :id, :position_id, 'system', 'sla.flagged', json_object('stage', :stage, "
+            "'stage_entered_at', :stage_entered_at), :now)"),
+            [{**row._mapping, "now": params["now"]} for row in rows if row.unflagged])
     return len(rows)
 
 
@@ -603,9 +616,9 @@ def _scenarios(db: Database, backend: str, config: WorkspaceConfig) -> list[Scen
                  in_transaction(lambda c: handwritten_reminders(c, backend, config, queue_messages=False)),
                  in_transaction(lambda c: handwritten_reminders(c, backend, config, queue_messages=True)), False),
         Scenario("sla_breaches (digest run)", lambda: len(queue_sla_breaches(db, config, now=NOW)[1]),
-                 in_transaction(lambda c: handwritten_sla(c, backend, config, unflagged_only=False)), None, False),
+                 in_transaction(lambda c: handwritten_sla(c, backend, config)), None, False),
         Scenario("sla_breaches (hourly)", lambda: len(queue_sla_breaches(db, config, now=NOW)[1]),
-                 in_transaction(lambda c: handwritten_sla(c, backend, config, unflagged_only=True)), None, True),
+                 in_transaction(lambda c: handwritten_sla(c, backend, config)), None, True),
     ]
 
 

@@ -13,8 +13,8 @@ and are reused when their recorded scale matches; `--regenerate` builds them aga
 Measured, end to end from the parsed question to the rendered Block Kit message, the way the Slack handler runs
 it (a read session, bot.services.questions.answer_question, commands.question_views.build_answer):
 
-- stale: "stale candidates this week" asked by a recruiter (the count, the first page of 10 and each one's last
-  timeline entry);
+- stale: "stale candidates this week" asked by a recruiter (the count up to 1000, the first page of 10 and each
+  one's last timeline entry);
 - search: "candidates with SQL in Berlin" (the count up to 1000, the first page of 20 and their open
   applications).
 
@@ -68,7 +68,7 @@ from bench.seed import (
 from bot.access import Actor, Role
 from bot.contact import name_key
 from bot.nlu import Intent, ParsedQuestion, SearchArgs, StaleArgs, TimeRange
-from bot.services.questions import SEARCH_COUNT_CAP, Answer, SearchAnswer, StaleAnswer, answer_question
+from bot.services.questions import SEARCH_COUNT_CAP, STALE_COUNT_CAP, Answer, SearchAnswer, StaleAnswer, answer_question
 from bot.services.search_index import compose_document
 from bot.services.timeline import NOT_A_TOUCH
 from bot.workspace import WorkspaceConfig, parse_workspace_config
@@ -415,8 +415,10 @@ def _load_postgres(db: Database, generator: Generator, indexes: list[tuple[str, 
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                            f"(SELECT coalesce(max(id), 1) FROM {table}))")
         raw.commit()
-        cursor.execute("ANALYZE")
-        raw.commit()
+        # VACUUM as well as ANALYZE: autovacuum would have set the visibility map of a table this old, and
+        # without it no index-only scan is possible.
+        raw.autocommit = True
+        cursor.execute("VACUUM (ANALYZE)")
     finally:
         raw.close()
     return counts
@@ -509,7 +511,6 @@ class Handwritten:
         convert = _sqlite_value if self.backend == "sqlite" else _pg_value
         self.now = convert(NOW)
         self.cutoffs = [(name, convert(cutoff)) for name, cutoff in cutoffs]
-        self.latest_cutoff = max(cutoff for _, cutoff in self.cutoffs)
         self.all_stages = config.pipeline.names
         self.default_cutoff = convert(NOW - timedelta(days=7))
 
@@ -524,21 +525,23 @@ class Handwritten:
         return list(rows)
 
     def _stale_where(self) -> tuple[str, list[Any]]:
-        # The sargable bound on last_activity_at (the latest cutoff of any stage) lets the planner range-scan
-        # ix_applications_status_last_activity; the per-stage conditions then decide.
-        stages = " OR ".join("(a.stage = ? AND a.last_activity_at <= ?)" for _ in self.cutoffs)
-        unknown = f"(a.stage NOT IN ({', '.join('?' * len(self.all_stages))}) AND a.last_activity_at <= ?)"
-        where = (f"a.status = 'open' AND a.last_activity_at <= ? AND ({stages} OR {unknown}) "
+        # Per stage: last touched at or before its cutoff (never touched: created then). The bench data has no
+        # untouched applications, but the result must be the one the app defines.
+        touched = "(a.last_activity_at <= ? OR (a.last_activity_at IS NULL AND a.created_at <= ?))"
+        stages = " OR ".join(f"(a.stage = ? AND {touched})" for _ in self.cutoffs)
+        unknown = f"(a.stage NOT IN ({', '.join('?' * len(self.all_stages))}) AND {touched})"
+        where = (f"a.status = 'open' AND ({stages} OR {unknown}) "
                  "AND (a.stale_snoozed_until IS NULL OR a.stale_snoozed_until <= ?)")
-        params: list[Any] = [max(self.latest_cutoff, self.default_cutoff)]
+        params: list[Any] = []
         for name, cutoff in self.cutoffs:
-            params += [name, cutoff]
-        params += [*self.all_stages, self.default_cutoff, self.now]
+            params += [name, cutoff, cutoff]
+        params += [*self.all_stages, self.default_cutoff, self.default_cutoff, self.now]
         return where, params
 
     def stale(self) -> list[int]:
         where, params = self._stale_where()
-        total = self._rows(f"SELECT count(*) FROM applications a WHERE {where}", params)[0][0]
+        total = self._rows(f"SELECT count(*) FROM (SELECT a.id FROM applications a WHERE {where} "
+                           f"ORDER BY a.last_activity_at LIMIT {STALE_COUNT_CAP}) AS capped", params)[0][0]
         page = self._rows(
             "SELECT a.id, a.candidate_id, a.stage, a.last_activity_at, c.full_name, c.owner_slack_id, p.title "
             "FROM applications a JOIN candidates c ON c.id = a.candidate_id JOIN positions p ON p.id = a.position_id "

@@ -8,6 +8,7 @@ Slack happens after the commit (`OutboxSender.deliver`). If Slack fails, the row
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.access import AccessDenied, Actor
@@ -30,6 +32,7 @@ FIRST_RETRY = timedelta(seconds=15)
 LONGEST_RETRY = timedelta(hours=1)
 # Long enough for a Slack call with its own retries (Retry-After included) to finish.
 CLAIM_FOR = timedelta(minutes=2)
+RECORD_ATTEMPTS = 5
 SUPPORTED_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish"})
 
 
@@ -104,7 +107,21 @@ class OutboxSender:
         except (SlackClientError, OSError) as error:
             outcome = ("retry", f"{type(error).__name__}: {error}"[:500], {})
 
-        self._record(outbox_id, *outcome, report=report)
+        self._record_with_retries(outbox_id, *outcome, report=report)
+
+    def _record_with_retries(self, outbox_id: int, verdict: str, error: str | None, data: dict[str, Any], *,
+                             report: DeliveryReport) -> None:
+        # The message has left: failing to write that down would send it again once the claim expires, so a
+        # database that is briefly locked or unreachable is worth waiting for.
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                self._record(outbox_id, verdict, error, data, report=report)
+                return
+            except OperationalError:
+                if attempt == RECORD_ATTEMPTS:
+                    logger.exception("could not record the outcome of outbox message %s", outbox_id)
+                    raise
+                time.sleep(0.2 * attempt)
 
     def _record(self, outbox_id: int, verdict: str, error: str | None, data: dict[str, Any], *,
                 report: DeliveryReport) -> None:

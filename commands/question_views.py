@@ -137,7 +137,8 @@ def build_stale(answer: StaleAnswer, *, now: datetime, tz: str) -> dict[str, Any
     filters = _filters(day, now, stage=args.stage, position=args.position, owner=args.owner,
                        time_range=args.time_range)
     new_count = sum(item.new_in_range for item in answer.items)
-    headline = render("questions/stale_header.md.j2", total=answer.total, filters=filters, since=answer.since,
+    headline = render("questions/stale_header.md.j2", total=answer.total, capped=answer.capped, filters=filters,
+                      since=answer.since,
                       new_count_label=render("questions/stale_new_count.md.j2", count=new_count,
                                              more=answer.has_more or answer.offset > 0, day=day,
                                              since=answer.since),

@@ -450,12 +450,45 @@ def tasks_needing_reminders(
     return session.exec(query).all()  # type: ignore[return-value]
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """A timestamp inside a JSON parameter (which bypasses the UTCDateTime column type), as naive UTC."""
+    from datetime import UTC
+
+    return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
+def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """Many rows as one JSON parameter for PostgreSQL (json_to_recordset): a single short statement and one
+    value to send, where a VALUES list or arrays of thousands of elements cost more to build, quote and parse
+    in the driver than the statement costs the server."""
+    import json
+
+    return json.dumps(rows, separators=(",", ":"))
+
+
 def mark_task_reminders(session: Session, marks: Sequence[dict[str, Any]]) -> None:
     """Set the reminder markers of many tasks ({id, reminded_for_due_at, overdue_notified_for_due_at,
-    escalated_at}) in one executemany, without going through the ORM's unit of work."""
-    from sqlalchemy import bindparam
+    escalated_at}) at once, without going through the ORM's unit of work.
+
+    PostgreSQL: one UPDATE … FROM unnest(arrays), a single statement however many tasks; SQLite (in-process,
+    no round trips): an executemany.
+    """
+    from sqlalchemy import bindparam, text
 
     if not marks:
+        return
+    if _is_postgresql(session):
+        session.connection().execute(text(
+            "UPDATE tasks SET reminded_for_due_at = u.reminded, overdue_notified_for_due_at = u.overdue, "
+            "escalated_at = u.escalated FROM json_to_recordset(CAST(:marks AS json)) "
+            "AS u(id integer, reminded timestamp, overdue timestamp, escalated timestamp) WHERE tasks.id = u.id"),
+            {"marks": _json_rows([{"id": m["id"], "reminded": _utc_text(m["reminded_for_due_at"]),
+                                   "overdue": _utc_text(m["overdue_notified_for_due_at"]),
+                                   "escalated": _utc_text(m["escalated_at"])} for m in marks])})
         return
     table: Any = Task.__table__  # type: ignore[attr-defined]
     statement = (
@@ -468,56 +501,72 @@ def mark_task_reminders(session: Session, marks: Sequence[dict[str, Any]]) -> No
     session.connection().execute(statement, [{**mark, "task_id": mark["id"]} for mark in marks])
 
 
-def _over_sla(entered_before: dict[str, datetime]) -> Any:
+def _open_and_over_sla(entered_before: dict[str, datetime]) -> Any:
     from sqlalchemy import and_, false, or_
 
-    return and_(Application.status == ApplicationStatus.OPEN,
-                or_(false(), *(and_(Application.stage == stage, col(Application.stage_entered_at) < before)
+    return and_(col(Application.status) == ApplicationStatus.OPEN,
+                or_(false(), *(and_(col(Application.stage) == stage, col(Application.stage_entered_at) < before)
                                for stage, before in entered_before.items())))
 
 
-def owners_over_sla(session: Session, entered_before: dict[str, datetime]) -> list[str | None]:
-    """The distinct owners (None: no owner) of open applications that entered their stage before that stage's
-    threshold (now − SLA)."""
-    return list(session.exec(
-        select(Candidate.owner_slack_id).distinct()
-        .join(Application, col(Application.candidate_id) == Candidate.id)
-        .where(_over_sla(entered_before))
-    ).all())
+def applications_over_sla(session: Session, entered_before: dict[str, datetime], *,
+                          listed_per_owner: int) -> Sequence[Any]:
+    """Open applications over their stage's SLA (entered it before the stage's threshold, now − SLA) with
+    candidate name and owner, position title and when a breach of the application was last flagged
+    (`last_flagged_at`, None if never): those whose current stage entry has no flag yet (`unflagged`), and each
+    owner's `listed_per_owner` longest over (`rank` 1…N of `owner_total`; no owner counts as one owner).
+    A few rows per owner, not every breach: the digests list a few and count the rest.
+    """
+    from sqlalchemy import case, extract, literal
 
-
-def applications_over_sla(session: Session, entered_before: dict[str, datetime], *, unflagged_only: bool
-                          ) -> Sequence[Any]:
-    """Open applications over their stage's SLA with candidate name and owner, position title and when a breach
-    of the application was last flagged (`last_flagged_at`, None if never); with `unflagged_only`, only those
-    whose current stage entry has no flag yet."""
     flagged = (
         select(Activity.application_id, func.max(Activity.occurred_at).label("last_flagged_at"))
         .where(Activity.kind == "sla.flagged")
         .group_by(col(Activity.application_id))
         .subquery()
     )
+    unflagged = flagged.c.last_flagged_at.is_(None) | (flagged.c.last_flagged_at < col(Application.stage_entered_at))
+    columns: list[Any] = [
+        col(Application.id).label("application_id"), Application.candidate_id, Application.position_id,
+        Application.stage, Application.stage_entered_at, col(Candidate.full_name).label("candidate_name"),
+        Candidate.owner_slack_id, col(Position.title).label("position_title"), flagged.c.last_flagged_at]
     query = (
-        select(col(Application.id).label("application_id"), Application.candidate_id, Application.position_id,
-               Application.stage, Application.stage_entered_at, col(Candidate.full_name).label("candidate_name"),
-               Candidate.owner_slack_id, col(Position.title).label("position_title"), flagged.c.last_flagged_at)
+        select(*columns)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Position, col(Position.id) == Application.position_id)
         .outerjoin(flagged, flagged.c.application_id == Application.id)
-        .where(_over_sla(entered_before))
+        .where(_open_and_over_sla(entered_before))
     )
-    if unflagged_only:
-        query = query.where(flagged.c.last_flagged_at.is_(None)
-                            | (flagged.c.last_flagged_at < col(Application.stage_entered_at)))
-    return session.exec(query.order_by(col(Application.id))).all()
+    # Seconds between entering the stage and the stage's threshold: the most negative is the longest over.
+    over_key = extract("epoch", col(Application.stage_entered_at)) - case(
+        {stage: before.timestamp() for stage, before in entered_before.items()}, value=col(Application.stage))
+    owner = func.coalesce(Candidate.owner_slack_id, literal(""))
+    ranked = query.add_columns(
+        func.row_number().over(partition_by=owner, order_by=(over_key, col(Application.id))).label("rank"),
+        func.count().over(partition_by=owner).label("owner_total"),
+        unflagged.label("unflagged"),
+    ).subquery()
+    return session.exec(
+        select(*ranked.c).where((ranked.c.rank <= listed_per_owner) | ranked.c.unflagged)
+        .order_by(ranked.c.owner_slack_id, ranked.c.rank)
+    ).all()
 
 
 def append_activities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Timeline rows in one multi-row insert (a job may flag thousands at once)."""
-    from sqlalchemy import insert
+    """Timeline rows ({candidate_id, application_id, position_id, actor, kind, payload, occurred_at}) in one
+    statement (PostgreSQL) or one executemany (SQLite): a job may flag thousands at once."""
+    from sqlalchemy import insert, text
 
-    if rows:
-        session.connection().execute(insert(Activity.__table__), list(rows))  # type: ignore[attr-defined]
+    if not rows:
+        return
+    if _is_postgresql(session):
+        session.connection().execute(text(
+            "INSERT INTO activities (candidate_id, application_id, position_id, actor, kind, payload, occurred_at) "
+            "SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(candidate_id integer, application_id integer, "
+            "position_id integer, actor text, kind text, payload json, occurred_at timestamp)"),
+            {"rows": _json_rows([{**row, "occurred_at": _utc_text(row["occurred_at"])} for row in rows])})
+        return
+    session.connection().execute(insert(Activity.__table__), list(rows))  # type: ignore[attr-defined]
 
 
 def existing_outbox_keys(session: Session, dedupe_keys: Sequence[str]) -> set[str]:
@@ -528,27 +577,46 @@ def existing_outbox_keys(session: Session, dedupe_keys: Sequence[str]) -> set[st
 
 
 def insert_outbox_messages(session: Session, messages: Sequence[dict[str, Any]], *, now: datetime) -> list[int]:
-    """Queue many outbox rows ({method, payload, dedupe_key}); returns the ids of the rows with those keys.
+    """Queue many outbox rows ({method, payload, dedupe_key}); returns the ids of those keys' pending rows.
 
     A dedupe key already queued (by an earlier run, or a concurrent one that committed first) inserts nothing,
-    which is what makes a reminder exactly-once across restarts and overlapping runs; its id is returned all the
-    same, and delivering it again is a no-op (a sent row cannot be claimed).
+    which is what makes a reminder exactly-once across restarts and overlapping runs; if that row is still
+    pending its id is returned all the same (delivering it twice is a no-op: a row is claimed before it is sent).
     """
+    import json
+
+    from sqlalchemy import bindparam, text
+    from sqlalchemy.dialects import sqlite
+
+    from storage.types import UTCDateTime
+
     if not messages:
         return []
-    from sqlalchemy.dialects import postgresql, sqlite
-
     table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [{"method": m["method"], "payload": m["payload"], "dedupe_key": m["dedupe_key"],
-             "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for m in messages]
-    # An executemany rather than one multi-row INSERT … RETURNING: psycopg parses a statement with thousands of
-    # placeholders for each batch, which made queuing cost more than everything else the job does.
-    session.connection().execute(dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
-    keys = [row["dedupe_key"] for row in rows]
-    return [int(row_id) for row_id in session.connection().execute(
-        select(table.c.id).where(table.c.dedupe_key.in_(keys)).order_by(table.c.id)).scalars()]
+    keys = [m["dedupe_key"] for m in messages]
+    connection = session.connection()
+    if _is_postgresql(session):
+        connection.execute(text(
+            "INSERT INTO outbox (method, payload, dedupe_key, status, attempts, next_attempt_at, created_at) "
+            "SELECT u.method, u.payload, u.dedupe_key, :pending, 0, :now, :now "
+            "FROM json_to_recordset(CAST(:messages AS json)) AS u(method text, payload json, dedupe_key text) "
+            "ON CONFLICT (dedupe_key) DO NOTHING"
+        ).bindparams(bindparam("now", type_=UTCDateTime())),
+            {"messages": _json_rows([{"method": m["method"], "payload": m["payload"], "dedupe_key": m["dedupe_key"]}
+                                     for m in messages]),
+             "pending": OutboxStatus.PENDING, "now": now})
+        rows = connection.execute(text(
+            "SELECT outbox.id FROM json_array_elements_text(CAST(:keys AS json)) AS k(dedupe_key) "
+            "JOIN outbox ON outbox.dedupe_key = k.dedupe_key WHERE outbox.status = :pending ORDER BY outbox.id"),
+            {"keys": json.dumps(keys), "pending": OutboxStatus.PENDING})
+        return [int(row_id) for row_id in rows.scalars()]
+    connection.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), [
+        {"method": m["method"], "payload": m["payload"], "dedupe_key": m["dedupe_key"],
+         "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for m in messages])
+    return [int(row_id) for row_id in connection.execute(
+        select(table.c.id).where(table.c.dedupe_key.in_(keys), table.c.status == OutboxStatus.PENDING)
+        .order_by(table.c.id)).scalars()]
 
 
 def serialize_job(session: Session, name: str) -> None:
@@ -558,7 +626,7 @@ def serialize_job(session: Session, name: str) -> None:
 
     from sqlalchemy import text
 
-    if session.get_bind().dialect.name != "postgresql":
+    if not _is_postgresql(session):
         return
     digest = hashlib.blake2b(f"job:{name}".encode(), digest_size=8).digest()
     session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"),
@@ -892,11 +960,11 @@ def count_open_tasks_for_assignee(session: Session, assignee: str) -> int:
 
 import re as _re  # noqa: E402
 from collections.abc import Mapping as _Mapping  # noqa: E402
+from functools import cache as _cache  # noqa: E402
 
 from sqlalchemy import and_ as _and  # noqa: E402
 from sqlalchemy import column as _column  # noqa: E402
 from sqlalchemy import exists as _exists  # noqa: E402
-from sqlalchemy import false as _false  # noqa: E402
 from sqlalchemy import literal_column as _literal_column  # noqa: E402
 from sqlalchemy import or_ as _or  # noqa: E402
 from sqlalchemy import table as _table  # noqa: E402
@@ -926,84 +994,107 @@ def positions_titled(session: Session, title: str, *, limit: int = 50) -> list[i
     return []
 
 
-def _last_touched_by(cutoff: datetime) -> Any:
-    # An application nobody has touched yet counts from its creation.
-    return _or(col(Application.last_activity_at) <= cutoff,
-               _and(col(Application.last_activity_at).is_(None), col(Application.created_at) <= cutoff))
+@_cache
+def _stale_statements(stages: tuple[str, ...], known_stages: tuple[str, ...], *, other_cutoff: bool,
+                      by_positions: bool, by_owner: bool) -> tuple[Any, Any]:
+    """The page and count statements for one shape of the question, built once; every value is a bind parameter.
 
+    A question's own cost is a few milliseconds of SQL, so building and hashing the expression again for each
+    one would be most of the time the answer takes."""
+    from sqlalchemy import Integer, bindparam, case, null
 
-def _stale_filter(
-    *, cutoffs: _Mapping[str, datetime], other_stages_cutoff: datetime | None, known_stages: Sequence[str],
-    now: datetime, position_ids: Sequence[int] | None, owner: str | None,
-) -> list[Any]:
-    branches = [_and(col(Application.stage) == stage, _last_touched_by(cutoff)) for stage, cutoff in cutoffs.items()]
-    if other_stages_cutoff is not None:
-        branches.append(_and(col(Application.stage).not_in(list(known_stages)),
-                             _last_touched_by(other_stages_cutoff)))
+    from storage.types import UTCDateTime
+
+    a: Any = Application.__table__.c  # type: ignore[attr-defined]
+    c: Any = Candidate.__table__.c  # type: ignore[attr-defined]
+    p: Any = Position.__table__.c  # type: ignore[attr-defined]
+    # One CASE instead of a branch per stage: the same plan, and a tenth of the expression. Stages the config does
+    # not name use the other cutoff; configured stages without a cutoff never go stale.
+    whens: dict[str, Any] = {stage: bindparam(f"cutoff_{i}", type_=UTCDateTime()) for i, stage in enumerate(stages)}
+    whens |= {stage: null() for stage in known_stages if stage not in whens}
+    other = bindparam("other_cutoff", type_=UTCDateTime()) if other_cutoff else null()
+    cutoff_of_stage = case(whens, value=a.stage, else_=other) if whens else other
     conditions = [
-        Application.status == ApplicationStatus.OPEN,
-        _or(_false(), *branches),
-        _or(col(Application.stale_snoozed_until).is_(None), col(Application.stale_snoozed_until) <= now),
+        a.status == ApplicationStatus.OPEN.value,
+        # An application nobody has touched yet counts from its creation.
+        func.coalesce(a.last_activity_at, a.created_at) <= cutoff_of_stage,
+        _or(a.stale_snoozed_until.is_(None), a.stale_snoozed_until <= bindparam("now", type_=UTCDateTime())),
     ]
-    if position_ids is not None:
-        conditions.append(col(Application.position_id).in_(list(position_ids)))
-    if owner is not None:
-        conditions.append(Candidate.owner_slack_id == owner)
-    return conditions
+    if by_positions:
+        conditions.append(a.position_id.in_(bindparam("position_ids", expanding=True)))
+    if by_owner:
+        conditions.append(c.owner_slack_id == bindparam("owner"))
+    page = (
+        select(a.id.label("application_id"), a.candidate_id, a.stage, a.last_activity_at, a.created_at,
+               c.full_name.label("candidate_name"), c.owner_slack_id, p.title.label("position_title"))
+        .select_from(Application.__table__.join(Candidate.__table__, c.id == a.candidate_id)  # type: ignore[attr-defined]
+                     .join(Position.__table__, p.id == a.position_id))  # type: ignore[attr-defined]
+        .where(*conditions)
+        .order_by(a.last_activity_at, a.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
+    source: Any = Application.__table__  # type: ignore[attr-defined]
+    if by_owner:
+        source = source.join(Candidate.__table__, c.id == a.candidate_id)  # type: ignore[attr-defined]
+    # Oldest touch first: those are stale in every stage, so the cap is reached after reading about that many rows.
+    capped = (select(a.id).select_from(source).where(*conditions).order_by(a.last_activity_at)
+              .limit(bindparam("cap", type_=Integer())).subquery())
+    return page, select(func.count()).select_from(capped)
 
 
 def stale_applications(
     session: Session, *, cutoffs: _Mapping[str, datetime], other_stages_cutoff: datetime | None = None,
     known_stages: Sequence[str] = (), now: datetime, position_ids: Sequence[int] | None = None,
-    owner: str | None = None, limit: int, offset: int = 0,
-) -> Sequence[tuple[Application, str, str | None, str]]:
+    owner: str | None = None, limit: int, offset: int = 0, count_up_to: int | None = None,
+) -> tuple[Sequence[Any], int | None]:
     """Open, unsnoozed applications last touched at or before their stage's cutoff (`cutoffs`: stage → cutoff;
     stages not in `known_stages` — renamed or removed from the config — use `other_stages_cutoff`, or are never
-    stale when that is None). Longest untouched first, with the candidate's name and owner and the position's
-    title."""
-    query = (
-        select(Application, Candidate.full_name, Candidate.owner_slack_id, Position.title)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Position, col(Position.id) == Application.position_id)
-        .where(*_stale_filter(cutoffs=cutoffs, other_stages_cutoff=other_stages_cutoff, known_stages=known_stages,
-                              now=now, position_ids=position_ids, owner=owner))
-        .order_by(col(Application.last_activity_at), col(Application.id))
-        .limit(limit)
-        .offset(offset)
+    stale when that is None). Longest untouched first, as rows of application_id, candidate_id, stage,
+    last_activity_at, created_at, candidate_name, owner_slack_id, position_title; and, with `count_up_to`, how
+    many there are, counting no further than that: each stale application costs a table row read (its stage is not
+    in the last-activity index), and a neglected pipeline has tens of thousands."""
+    stages = tuple(cutoffs)
+    page, count = _stale_statements(stages, tuple(known_stages), other_cutoff=other_stages_cutoff is not None,
+                                    by_positions=position_ids is not None, by_owner=owner is not None)
+    params: dict[str, Any] = {f"cutoff_{i}": cutoffs[stage] for i, stage in enumerate(stages)}
+    params |= {"other_cutoff": other_stages_cutoff, "now": now, "position_ids": list(position_ids or []),
+               "owner": owner, "limit": limit, "offset": offset, "cap": count_up_to}
+    # Plain rows through the session's connection: a question reads ten rows and changes nothing, so the ORM's
+    # identity map and entity loading would be pure cost.
+    connection = session.connection()
+    rows = connection.execute(page, params).all()
+    if count_up_to is None:
+        return rows, None
+    return rows, connection.execute(count, params).scalar_one()
+
+
+@_cache
+def _latest_activities_statement(ignoring: bool) -> Any:
+    from sqlalchemy import bindparam
+
+    t: Any = Activity.__table__.c  # type: ignore[attr-defined]
+    ranked = (
+        select(t.candidate_id, t.kind, t.occurred_at, func.row_number().over(
+            partition_by=t.candidate_id, order_by=(t.occurred_at.desc(), t.id.desc())).label("rank"))
+        .where(t.candidate_id.in_(bindparam("candidate_ids", expanding=True)))
     )
-    return session.exec(query).all()  # type: ignore[return-value]
-
-
-def count_stale_applications(
-    session: Session, *, cutoffs: _Mapping[str, datetime], other_stages_cutoff: datetime | None = None,
-    known_stages: Sequence[str] = (), now: datetime, position_ids: Sequence[int] | None = None,
-    owner: str | None = None,
-) -> int:
-    query = select(func.count()).select_from(Application)
-    if owner is not None:
-        query = query.join(Candidate, col(Candidate.id) == Application.candidate_id)
-    query = query.where(*_stale_filter(cutoffs=cutoffs, other_stages_cutoff=other_stages_cutoff,
-                                       known_stages=known_stages, now=now, position_ids=position_ids, owner=owner))
-    return session.exec(query).one()
+    if ignoring:
+        ranked = ranked.where(t.kind.not_in(bindparam("ignore_kinds", expanding=True)))
+    newest = ranked.subquery()
+    return select(newest.c.candidate_id, newest.c.kind, newest.c.occurred_at).where(newest.c.rank == 1)
 
 
 def latest_activities(
     session: Session, candidate_ids: Sequence[int], *, ignore_kinds: Sequence[str] = ()
-) -> dict[int, Activity]:
-    """Each candidate's newest timeline entry (entries of `ignore_kinds` left out)."""
+) -> dict[int, tuple[str, datetime]]:
+    """Each candidate's newest timeline entry as (kind, occurred_at), entries of `ignore_kinds` left out. (Built
+    once and run on the session's connection, like `stale_applications`, whose page it completes.)"""
     if not candidate_ids:
         return {}
-    ranked: Any = (
-        select(col(Activity.id).label("id"), func.row_number().over(
-            partition_by=col(Activity.candidate_id),
-            order_by=(col(Activity.occurred_at).desc(), col(Activity.id).desc())).label("rank"))
-        .where(col(Activity.candidate_id).in_(list(candidate_ids)))
-    )
-    if ignore_kinds:
-        ranked = ranked.where(col(Activity.kind).not_in(list(ignore_kinds)))
-    newest = ranked.subquery()
-    rows = session.exec(select(Activity).join(newest, newest.c.id == Activity.id).where(newest.c.rank == 1)).all()
-    return {row.candidate_id: row for row in rows if row.candidate_id is not None}
+    rows = session.connection().execute(_latest_activities_statement(bool(ignore_kinds)), {
+        "candidate_ids": list(candidate_ids), "ignore_kinds": list(ignore_kinds)}).all()
+    return {candidate_id: (kind, occurred_at) for candidate_id, kind, occurred_at in rows}
 
 
 def activity_since(session: Session, *, application_id: int, kind: str, since: datetime) -> Activity | None:

@@ -26,7 +26,10 @@ T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
 def _task(due_at: datetime, **markers: datetime | None) -> Task:
-    return Task(id=1, title="Send calendar invite", assignee_slack_id=EMPLOYEE, due_at=due_at, **markers)
+    task = Task(id=1, title="Send calendar invite", assignee_slack_id=EMPLOYEE, due_at=due_at)
+    for name, value in markers.items():
+        setattr(task, name, value)
+    return task
 
 
 @pytest.mark.parametrize(("hours_after_due", "markers", "expected"), [
@@ -273,6 +276,12 @@ def test_sla_breaches_are_flagged_once_and_digested_once_a_day(deps: Deps, clock
                name="Fine Finn")
     _seed_task(deps.db, due_at=T0 + timedelta(days=9), owner=None, stage_entered_at=T0 - timedelta(days=30),
                name="Nobody's Nora")
+    closed = _seed_task(deps.db, due_at=T0 + timedelta(days=9), stage_entered_at=T0 - timedelta(days=30),
+                        name="Closed Carl")
+    with deps.db.transaction() as session:
+        application = session.get(Application, closed.application_id)
+        assert application is not None
+        application.status = "rejected"
 
     summary = _run(deps, clock, T0, "sla_breaches")
     assert summary.startswith("2 newly over SLA, 2 digests queued")
@@ -282,7 +291,7 @@ def test_sla_breaches_are_flagged_once_and_digested_once_a_day(deps: Deps, clock
     assert "without an owner" in channel_digest
     lines = [b for call in slack.messages_in(RECRUITER) for b in call.args["blocks"]]
     assert "Late Lena" in str(lines) and "Phone Screen for 6 days (limit 5)" in str(lines)
-    assert "Fine Finn" not in str(lines)
+    assert "Fine Finn" not in str(lines) and "Closed Carl" not in str(lines)
 
     for hours in (1, 2, 14):  # the same UTC day, also after a restart: nothing again
         assert _run(deps, clock, T0 + timedelta(hours=hours), "sla_breaches").startswith(

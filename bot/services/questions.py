@@ -53,7 +53,9 @@ from storage.models import Application, ApplicationStatus, Candidate, Position, 
 PAGE_SIZE = 20
 # Each stale candidate takes two blocks (the line and its buttons): ten stay well inside Slack's 50.
 STALE_PAGE_SIZE = 10
+# Counts stop here ("1000+"): past it the exact number says nothing more, and it costs a read per row.
 SEARCH_COUNT_CAP = 1000
+STALE_COUNT_CAP = 1000
 STATUS_CHOICES = 5
 # Stages the workspace file no longer names (renamed, removed) still go stale, after this long.
 DEFAULT_SLA = timedelta(days=7)
@@ -135,10 +137,12 @@ class StaleItem:
 class StaleAnswer:
     args: StaleArgs
     items: list[StaleItem]
+    # Counted up to STALE_COUNT_CAP; `capped` says the real number is at least that.
     total: int
     offset: int
     limit: int
     since: datetime | None = None
+    capped: bool = False
 
     @property
     def has_more(self) -> bool:
@@ -194,24 +198,24 @@ def answer_stale(session: Session, *, actor: Actor, args: StaleArgs, config: Wor
     filters: dict[str, Any] = dict(cutoffs=cutoffs, other_stages_cutoff=horizon - other if other is not None else None,
                    known_stages=config.pipeline.names, now=now,
                    position_ids=_positions(session, scope, args.position), owner=_owner(actor, args.owner))
-    total = queries.count_stale_applications(session, **filters)
-    rows = queries.stale_applications(session, **filters, limit=limit, offset=offset)
-    latest = queries.latest_activities(session, [application.candidate_id for application, *_ in rows],
-                                       ignore_kinds=sorted(NOT_A_TOUCH))
+    rows, counted = queries.stale_applications(session, **filters, limit=limit, offset=offset,
+                                               count_up_to=STALE_COUNT_CAP)
+    total = counted or 0
+    latest = queries.latest_activities(session, [row.candidate_id for row in rows], ignore_kinds=sorted(NOT_A_TOUCH))
     since = args.time_range.start if args.time_range else None
     items = []
-    for application, name, owner, title in rows:
-        touched = _touched_at(application)
-        stale_since = touched + thresholds.get(application.stage, other or DEFAULT_SLA)
-        activity = latest.get(application.candidate_id)
+    for row in rows:
+        # An application nobody has touched yet counts from its creation.
+        touched = row.last_activity_at or row.created_at
+        stale_since = touched + thresholds.get(row.stage, other or DEFAULT_SLA)
+        kind, at = latest.get(row.candidate_id, (None, None))
         items.append(StaleItem(
-            application_id=application.id or 0, candidate_id=application.candidate_id, candidate_name=name,
-            position_title=title, stage=application.stage, owner_slack_id=owner, last_touched_at=touched,
-            days_since_touch=(now - touched).days, stale_since=stale_since,
-            new_in_range=since is not None and stale_since >= since,
-            last_activity_kind=activity.kind if activity else None,
-            last_activity_at=activity.occurred_at if activity else None))
-    return StaleAnswer(args=args, items=items, total=total, offset=offset, limit=limit, since=since)
+            application_id=row.application_id, candidate_id=row.candidate_id, candidate_name=row.candidate_name,
+            position_title=row.position_title, stage=row.stage, owner_slack_id=row.owner_slack_id,
+            last_touched_at=touched, days_since_touch=(now - touched).days, stale_since=stale_since,
+            new_in_range=since is not None and stale_since >= since, last_activity_kind=kind, last_activity_at=at))
+    return StaleAnswer(args=args, items=items, total=total, offset=offset, limit=limit, since=since,
+                       capped=total >= STALE_COUNT_CAP)
 
 
 # --- pipeline ---------------------------------------------------------------------------------------

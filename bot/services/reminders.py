@@ -8,7 +8,6 @@ or neither; the outbox dedupe key (task, kind, due time) makes a second queuing 
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,9 +27,9 @@ REMINDER_BATCH = 500
 # bot.services.timeline.record_activity, because the bot noticing a delay is not work on the candidate:
 # it must not count as a touch that restarts the clock of an application that went quiet.
 SLA_FLAGGED = "sla.flagged"
+TASK_ESCALATED = "task.escalated"
 # Candidates listed by name in an SLA digest; the rest are counted.
 DIGEST_LISTED = 20
-TASK_ESCALATED = "task.escalated"
 
 
 class ReminderKind(StrEnum):
@@ -192,45 +191,28 @@ def flag_sla_breaches(session: Session, *, config: WorkspaceConfig, now: datetim
     """Put each new breach on the timeline once (per stage entry), and gather the digests due today.
 
     A recipient gets at most one digest per UTC day, listing their candidates over SLA at that run (the
-    longest over first); applications without an owner go to the recruiting channel. Only the first run of
-    a day reads every breach: the other runs read just the breaches not yet flagged.
+    longest over first); applications without an owner go to the recruiting channel. A run reads only the
+    breaches not flagged yet and the few longest over of each recipient, however many there are.
     """
     # Two runs at once would both see a breach as unflagged; the second waits here and then sees the flag.
     queries.serialize_job(session, "sla_breaches")
     thresholds = stage_sla_thresholds(config, now=now)
     slas = {stage.name: stage.sla for stage in config.pipeline.stages if stage.sla is not None}
-    today = now.date()
-    recipients = {owner or config.recruiting_channel for owner in queries.owners_over_sla(session, thresholds)}
-    queued = queries.existing_outbox_keys(session, [sla_digest_key(r, today) for r in recipients])
-    due = {recipient for recipient in recipients if sla_digest_key(recipient, today) not in queued}
-
     report = SlaReport()
-    listed: dict[str, list[tuple[timedelta, int, SlaBreach]]] = defaultdict(list)
-    totals: dict[str, int] = defaultdict(int)
-    for row in queries.applications_over_sla(session, thresholds, unflagged_only=not due):
+    listed: dict[str, list[SlaBreach]] = defaultdict(list)
+    totals: dict[str, int] = {}
+    for row in queries.applications_over_sla(session, thresholds, listed_per_owner=DIGEST_LISTED):
         recipient = row.owner_slack_id or config.recruiting_channel
-        unflagged = row.last_flagged_at is None or row.last_flagged_at < row.stage_entered_at
-        if recipient in due:
-            totals[recipient] += 1
-        # Most rows of a digest run are neither new nor listed; they are only counted, not turned into objects.
-        over_by = thresholds[row.stage] - row.stage_entered_at
-        keep = recipient in due and (len(listed[recipient]) < DIGEST_LISTED or over_by > listed[recipient][0][0])
-        if not (unflagged or keep):
-            continue
         breach = SlaBreach(application_id=row.application_id, candidate_id=row.candidate_id,
                            position_id=row.position_id, candidate_name=row.candidate_name,
                            position_title=row.position_title, stage=row.stage,
                            stage_entered_at=row.stage_entered_at, sla=slas[row.stage],
                            owner_slack_id=row.owner_slack_id)
-        if unflagged:
+        if row.unflagged:
             report.newly_flagged.append(breach)
-        if keep:
-            # A min-heap per recipient of the longest over so far; the application id breaks ties.
-            entry = (over_by, breach.application_id, breach)
-            if len(listed[recipient]) < DIGEST_LISTED:
-                heapq.heappush(listed[recipient], entry)
-            else:
-                heapq.heapreplace(listed[recipient], entry)
+        if row.rank <= DIGEST_LISTED:  # rows come in rank order
+            listed[recipient].append(breach)
+            totals[recipient] = row.owner_total
 
     queries.append_activities(session, [
         {"candidate_id": b.candidate_id, "application_id": b.application_id, "position_id": b.position_id,
@@ -238,7 +220,9 @@ def flag_sla_breaches(session: Session, *, config: WorkspaceConfig, now: datetim
          "payload": {"stage": b.stage, "stage_entered_at": b.stage_entered_at.isoformat(),
                      "sla_days": b.sla / timedelta(days=1), "owner": b.owner_slack_id}}
         for b in report.newly_flagged])
-    report.digests = [
-        SlaDigest(recipient, today, [entry[2] for entry in sorted(listed[recipient], reverse=True)], totals[recipient])
-        for recipient in sorted(due) if totals[recipient]]
+    today = now.date()
+    queued = queries.existing_outbox_keys(session, [sla_digest_key(recipient, today) for recipient in listed])
+    report.digests = [SlaDigest(recipient, today, breaches, totals[recipient])
+                      for recipient, breaches in sorted(listed.items())
+                      if sla_digest_key(recipient, today) not in queued]
     return report

@@ -148,6 +148,8 @@ def test_stale_answer_pages_with_more_in_the_thread(signed: SignedSlackClient, s
     second = slack.wait_for("chat.postMessage", lambda c: c.args.get("thread_ts") == thread and c is not first
                             and "Showing 11–13" in blocks_text(c))
     assert "Stale Person 10" in blocks_text(second) and "question_more" not in blocks_text(second)
+    # The button goes once its page is posted; the update follows the post.
+    slack.wait_for("chat.update", lambda c: c.args.get("ts") == first.response["ts"])
     updated = slack.message(RECRUITING_CHANNEL, first.response["ts"])
     assert updated is not None and "question_more" not in json.dumps(updated["blocks"]), "the button is used up"
 
