@@ -33,7 +33,9 @@ def environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["mrkdwn"] = escape_mrkdwn
-    env.filters["user"] = lambda user_id: f"<@{user_id}>"
+    # Tasks may be assigned to a channel (a team's); Slack mentions those as <#C…>, people as <@U…>.
+    env.filters["user"] = lambda slack_id: f"<#{slack_id}>" if str(slack_id).startswith(("C", "G")) \
+        else f"<@{slack_id}>"
     env.filters["date"] = lambda moment: moment.strftime("%-d %b %Y")
     return env
 
