@@ -417,8 +417,9 @@ def _load_postgres(db: Database, generator: Generator, indexes: list[tuple[str, 
         raw.commit()
         # VACUUM as well as ANALYZE: autovacuum would have set the visibility map of a table this old, and
         # without it no index-only scan is possible.
-        raw.autocommit = True
-        cursor.execute("VACUUM (ANALYZE)")
+        driver: Any = raw.driver_connection
+        driver.autocommit = True
+        driver.execute("VACUUM (ANALYZE)")
     finally:
         raw.close()
     return counts
@@ -430,10 +431,14 @@ def _progress(counts: dict[str, int]) -> None:
 
 
 PROPOSED_INDEXES = {
-    # Stale: each stage's cutoff is a range in (stage, last_activity_at), and the count needs no table rows.
+    # Stale narrowed to a stage (or counted exactly): each stage's cutoff is a range in (stage, last_activity_at),
+    # answered from the index alone.
     "ix_applications_status_stage_last_activity":
         "CREATE INDEX IF NOT EXISTS ix_applications_status_stage_last_activity "
         "ON applications (status, stage, last_activity_at)",
+    # Search by place: statistics (and a path) for lower(location), which the planners now guess at.
+    "ix_candidates_location_lower": "CREATE INDEX IF NOT EXISTS ix_candidates_location_lower "
+                                    "ON candidates (lower(location))",
 }
 
 
@@ -499,7 +504,9 @@ def _stale_cutoffs(config: WorkspaceConfig) -> list[tuple[str, datetime]]:
 
 
 class Handwritten:
-    """The same results through the raw DB-API connection: one statement per part, parameters bound."""
+    """The same results through the raw DB-API connection: one statement per part, parameters bound, in a read
+    transaction that ends with the answer (as any reader's does; a transaction left open would hold back
+    PostgreSQL's vacuum and SQLite's checkpoints)."""
 
     def __init__(self, db: Database, config: WorkspaceConfig):
         self.backend = db.backend
@@ -516,6 +523,12 @@ class Handwritten:
 
     def close(self) -> None:
         self.raw.close()
+
+    def begin(self) -> None:
+        # psycopg opens the transaction with the first statement; SQLite's connections here run in autocommit
+        # mode (storage/db.py issues BEGIN itself), so the snapshot has to be asked for, as the app does.
+        if self.backend == "sqlite":
+            self.raw.cursor().execute("BEGIN")
 
     def _rows(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         cursor = self.raw.cursor()
@@ -539,6 +552,7 @@ class Handwritten:
         return where, params
 
     def stale(self) -> list[int]:
+        self.begin()
         where, params = self._stale_where()
         total = self._rows(f"SELECT count(*) FROM (SELECT a.id FROM applications a WHERE {where} "
                            f"ORDER BY a.last_activity_at LIMIT {STALE_COUNT_CAP}) AS capped", params)[0][0]
@@ -554,26 +568,32 @@ class Handwritten:
         params = [value for row in page for value in (row[1], *ignored)]
         if page:
             self._rows(latest, params)
+        self.raw.rollback()
         return [total, *(row[0] for row in page)]
 
     def search(self) -> list[int]:
+        self.begin()
+        columns = "c.id, c.full_name, c.location, c.seniority, c.skills, c.source, c.talent_pool, c.owner_slack_id"
+        person = "lower(c.location) IN ('berlin') AND c.status <> 'erased'"
         if self.backend == "sqlite":
-            source = ("candidate_search_fts f JOIN candidates c ON c.id = f.rowid "
-                      "WHERE candidate_search_fts MATCH '\"sql\" AND \"Berlin\"'")
+            where = (f"candidate_search_fts f JOIN candidates c ON c.id = f.rowid "
+                     f"WHERE candidate_search_fts MATCH '\"sql\" AND \"Berlin\"' AND {person}")
             order = "f.rowid"
         else:
-            source = ("candidate_search s JOIN candidates c ON c.id = s.candidate_id WHERE s.document_tsv @@ "
-                      "(phraseto_tsquery('simple', 'sql') && phraseto_tsquery('simple', 'Berlin'))")
-            order = "c.id"
-        where = f"{source} AND lower(c.location) IN ('berlin') AND c.status <> 'erased'"
+            # Driven by the GIN index, one primary-key probe per match; OFFSET 0 keeps the planner from turning it
+            # into a hash join over every candidate (it cannot estimate the tsquery or lower(location)).
+            where = (f"candidate_search s CROSS JOIN LATERAL (SELECT {columns} FROM candidates c "
+                     f"WHERE c.id = s.candidate_id AND {person} OFFSET 0) AS c WHERE s.document_tsv @@ "
+                     "(phraseto_tsquery('simple', 'sql') && phraseto_tsquery('simple', 'Berlin'))")
+            order = "s.candidate_id"
         total = self._rows(f"SELECT count(*) FROM (SELECT c.id FROM {where} LIMIT {SEARCH_COUNT_CAP}) AS capped", [])
-        page = self._rows(f"SELECT c.id, c.full_name, c.location, c.seniority, c.skills, c.source, c.talent_pool, "
-                          f"c.owner_slack_id FROM {where} ORDER BY {order} DESC LIMIT 20", [])
+        page = self._rows(f"SELECT {columns} FROM {where} ORDER BY {order} DESC LIMIT 20", [])
         ids = [row[0] for row in page]
         if ids:
             self._rows("SELECT a.candidate_id, a.stage, p.title FROM applications a JOIN positions p "
                        f"ON p.id = a.position_id WHERE a.candidate_id IN ({', '.join('?' * len(ids))}) "
                        "AND a.status = 'open' ORDER BY a.created_at, a.id", ids)
+        self.raw.rollback()
         return [total[0][0], *ids]
 
 
