@@ -34,7 +34,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -72,11 +72,16 @@ TEAM_ID, TEAM_DOMAIN, API_APP_ID = "T0001", "acme", "A0TALENT"
 # Slack still sends the legacy verification token; Bolt ignores it.
 VERIFICATION_TOKEN = "legacy-verification-token"
 REQUEST_TIMEOUT_S = 30.0
-STARTUP_TIMEOUT_S = 60.0
+# Generous: on a busy 2-core machine importing the app alone has taken 10 s per process.
+STARTUP_TIMEOUT_S = 180.0
 # After the last ack the app still owes Slack calls (views.open, DMs, channel posts); the next scenario
 # waits for them so that one scenario's leftovers do not slow the next one down.
 DRAIN_TIMEOUT_S = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+LOADS = ("bursts", "closed")
+# Bursts: a pause after each burst (and its after-ack work), the same for both servers.
+BURST_GAP_S = 0.05
+BURST_STALL_S = 5.0
 EMAIL_DOMAINS = ("gmail.com", "outlook.com", "proton.me", "web.de", "posteo.de")
 BLOCKS_PLACEHOLDER = "@@blocks@@"
 QUOTED_PLACEHOLDER = quote_plus(json.dumps(BLOCKS_PLACEHOLDER))
@@ -95,6 +100,21 @@ def _proc_cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and its children (uvicorn's worker processes with --workers)."""
+    total = _proc_cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                total += _proc_cpu_seconds(int(entry))
+    return total
 
 
 def _postgres_pids() -> list[int]:
@@ -125,15 +145,18 @@ def _machine_cpu() -> tuple[float, float]:
 class CpuSnapshot:
     server: float
     fake_slack: float
+    # The other server under test, which interleaved bursts keep busy in the same phase.
+    companion: float
     load_generator: float
     postgres: dict[int, float]
     machine_busy: float
     machine_total: float
 
     @classmethod
-    def take(cls, server_pid: int, fake_pid: int) -> CpuSnapshot:
+    def take(cls, server_pid: int, fake_pid: int, companion_pid: int | None = None) -> CpuSnapshot:
         busy, total = _machine_cpu()
-        return cls(server=_proc_cpu_seconds(server_pid), fake_slack=_proc_cpu_seconds(fake_pid),
+        return cls(server=_tree_cpu_seconds(server_pid), fake_slack=_proc_cpu_seconds(fake_pid),
+                   companion=_tree_cpu_seconds(companion_pid) if companion_pid else 0.0,
                    load_generator=time.process_time(),
                    postgres={pid: _proc_cpu_seconds(pid) for pid in _postgres_pids()},
                    machine_busy=busy, machine_total=total)
@@ -147,6 +170,7 @@ def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, wall_s: float) -> dict[st
         "fake_slack": after.fake_slack - before.fake_slack,
         "load_generator": after.load_generator - before.load_generator,
         "postgres": postgres,
+        "companion_server": after.companion - before.companion,
     }
     machine = after.machine_busy - before.machine_busy
     parts["others"] = max(machine - sum(parts.values()), 0.0)
@@ -221,9 +245,10 @@ class FakeSlackProcess(Child):
 
 
 class ServerProcess(Child):
-    def __init__(self, target: str, database_url: str, slack_url: str, log_path: Path):
+    def __init__(self, target: str, database_url: str, slack_url: str, log_path: Path, workers: int = 1):
         super().__init__(f"{target} server", [sys.executable, "-m", "bench.serve_app", "--target", target,
-                                              "--database-url", database_url, "--slack-url", slack_url], log_path)
+                                              "--database-url", database_url, "--slack-url", slack_url,
+                                              "--workers", str(workers)], log_path)
         self.target = target
         port = int(self.read_line(STARTUP_TIMEOUT_S).removeprefix("LISTENING "))
         self.url = f"http://127.0.0.1:{port}"
@@ -391,6 +416,8 @@ class Phase:
     duplicates_sent: int
     before: CpuSnapshot
     after: CpuSnapshot
+    # Interleaved bursts: the whole phase, both servers' turns (CPU shares are taken over it).
+    elapsed_s: float | None = None
 
 
 async def _run_phase(url: str, scenario: str, build: Callable[[int], tuple[bytes, bool]], warmup: range,
@@ -495,6 +522,8 @@ class Options:
     duplicate_share: float
     profile: bool
     output: Path
+    load: str = "bursts"
+    workers: int = 1
 
 
 def _referral_count(db: Database) -> int:
@@ -523,6 +552,33 @@ def _drain(fake: FakeSlackProcess, scenario: str, expected_calls: int) -> dict[s
     return {"method": method, "expected": expected_calls, "calls": stats, "drain_s": round(drained_s, 2)}
 
 
+def _after_ack_work_done(stats: dict[str, Any], scenario: str) -> int:
+    """Requests whose after-ack work is finished: a views.open per /refer (or, for one that came too late
+    for its trigger, the answer on its response_url); a DM and a channel post per submission."""
+    def calls(method: str) -> int:
+        counts = stats.get(method, {})
+        return counts.get("ok", 0) + sum(counts.get("errors", {}).values())
+
+    if scenario == "/refer":
+        return calls("views.open") + calls("response_url")
+    return calls("chat.postMessage") // 2
+
+
+def _wait_for_after_ack_work(fake: FakeSlackProcess, scenario: str, sent: int) -> None:
+    """Between bursts: until the app's work on every request sent so far reached the fake Slack (or
+    stopped progressing for BURST_STALL_S, which the drain after the phase then reports)."""
+    last_done, last_change = -1, time.monotonic()
+    while True:
+        done = _after_ack_work_done(fake.stats(), scenario)
+        if done >= sent:
+            return
+        if done != last_done:
+            last_done, last_change = done, time.monotonic()
+        elif time.monotonic() - last_change > BURST_STALL_S:
+            return
+        time.sleep(0.01)
+
+
 class Numbers:
     """Hands out request numbers, so that every request of a run (warm-up included) is unique."""
 
@@ -542,6 +598,26 @@ def _expected_slack_calls(scenario: str, sent: int) -> int:
     return sent if scenario == "/refer" else 2 * sent
 
 
+def _phase_result(backend: str, target: str, scenario: str, requests: int, phase: Phase) -> PhaseResult:
+    ms = sorted(value * 1000 for value in phase.result.latencies_s)
+    wall = phase.result.wall_s
+    result = PhaseResult(
+        backend=backend, target=target, scenario=scenario, requests=requests, ok=len(ms),
+        failures=dict(phase.result.failures), warmup_failures=phase.warmup_failures,
+        reconnects=phase.result.reconnects,
+        duplicates_sent=phase.duplicates_sent, wall_s=round(wall, 3),
+        throughput_rps=round(len(ms) / wall, 1) if wall else 0.0,
+        p50_ms=round(percentile(ms, 0.50), 2), p90_ms=round(percentile(ms, 0.90), 2),
+        p99_ms=round(percentile(ms, 0.99), 2), max_ms=round(ms[-1], 2) if ms else math.nan,
+        mean_ms=round(sum(ms) / len(ms), 2) if ms else math.nan,
+        cpu_percent=cpu_usage(phase.before, phase.after, phase.elapsed_s or wall),
+        server_cpu_ms_per_request=round(1000 * (phase.after.server - phase.before.server) / max(requests, 1), 2),
+        fake_slack_cpu_ms_per_request=round(
+            1000 * (phase.after.fake_slack - phase.before.fake_slack) / max(requests, 1), 2),
+    )
+    return result
+
+
 def measure(options: Options, backend: str, target: str, scenario: str, server: ServerProcess,
             fake: FakeSlackProcess, factory: RequestFactory, numbers: Numbers, db: Database) -> PhaseResult:
     build = factory.slash_command if scenario == "/refer" else factory.submission
@@ -551,24 +627,9 @@ def measure(options: Options, backend: str, target: str, scenario: str, server: 
     def snapshot() -> CpuSnapshot:
         return CpuSnapshot.take(server.pid, fake.pid)
 
-    phase = asyncio.run(
-        _run_phase(f"{server.url}/slack/events", scenario, build, warmup, measured, options.concurrency, snapshot))
-    ms = sorted(value * 1000 for value in phase.result.latencies_s)
-    wall = phase.result.wall_s
-    result = PhaseResult(
-        backend=backend, target=target, scenario=scenario, requests=len(measured), ok=len(ms),
-        failures=dict(phase.result.failures), warmup_failures=phase.warmup_failures,
-        reconnects=phase.result.reconnects,
-        duplicates_sent=phase.duplicates_sent, wall_s=round(wall, 3),
-        throughput_rps=round(len(ms) / wall, 1) if wall else 0.0,
-        p50_ms=round(percentile(ms, 0.50), 2), p90_ms=round(percentile(ms, 0.90), 2),
-        p99_ms=round(percentile(ms, 0.99), 2), max_ms=round(ms[-1], 2) if ms else math.nan,
-        mean_ms=round(sum(ms) / len(ms), 2) if ms else math.nan,
-        cpu_percent=cpu_usage(phase.before, phase.after, wall),
-        server_cpu_ms_per_request=round(1000 * (phase.after.server - phase.before.server) / max(len(measured), 1), 2),
-        fake_slack_cpu_ms_per_request=round(
-            1000 * (phase.after.fake_slack - phase.before.fake_slack) / max(len(measured), 1), 2),
-    )
+    phase = asyncio.run(_run_phase(f"{server.url}/slack/events", scenario, build, warmup, measured,
+                                   options.concurrency, snapshot))
+    result = _phase_result(backend, target, scenario, len(measured), phase)
     sent = len(warmup) + len(measured)
     if target == "app":
         result.after_ack = _drain(fake, scenario, _expected_slack_calls(scenario, sent))
@@ -585,6 +646,94 @@ def measure(options: Options, backend: str, target: str, scenario: str, server: 
         _drain(fake, scenario, _expected_slack_calls(scenario, options.requests))
         result.after_ack["profile"] = str(output) if output.exists() else None
     return result
+
+
+def _merge(total: LoopResult, part: LoopResult) -> None:
+    total.latencies_s += part.latencies_s
+    total.failures.update(part.failures)
+    total.reconnects += part.reconnects
+    total.wall_s += part.wall_s
+
+
+async def _run_interleaved(servers: dict[str, ServerProcess], fake: FakeSlackProcess, scenario: str,
+                           plan: dict[str, tuple[list[bytes], list[bytes]]], concurrency: int,
+                           ) -> dict[str, Phase]:
+    """Bursts of `concurrency` requests at once, bare and app taking turns, so that both see the same
+    load from the rest of the machine. After an app burst the next burst waits until the app's work
+    on it (Slack calls after the ack) arrived; after every burst a short pause."""
+    loops = {target: ClosedLoop("127.0.0.1", int(urlsplit(server.url).port or 80), "/slack/events",
+                                SIGNING_SECRET, concurrency=concurrency, timeout_s=REQUEST_TIMEOUT_S)
+             for target, server in servers.items()}
+    app_sent = 0
+
+    def check(answer: Answer) -> str | None:
+        return problem_with(scenario, answer)
+
+    async def settle(target: str, sent: int) -> None:
+        nonlocal app_sent
+        if target == "app":
+            app_sent += sent
+            _wait_for_after_ack_work(fake, scenario, app_sent)
+        await asyncio.sleep(BURST_GAP_S)
+
+    def snapshot(target: str) -> CpuSnapshot:
+        other = next(t for t in servers if t != target)
+        return CpuSnapshot.take(servers[target].pid, fake.pid, servers[other].pid)
+
+    async def alternate(part: int) -> dict[str, LoopResult]:
+        results = {target: LoopResult() for target in servers}
+        longest = max(len(plan[target][part]) for target in servers)
+        for first in range(0, longest, concurrency):
+            for target, loop in loops.items():
+                burst = plan[target][part][first:first + concurrency]
+                if burst:
+                    def settled(sent: int, target: str = target) -> Awaitable[None]:
+                        return settle(target, sent)
+                    _merge(results[target], await loop.run_bursts(burst, check, settled))
+        return results
+
+    try:
+        warmed = await alternate(0)
+        before = {target: snapshot(target) for target in servers}
+        started = time.perf_counter()
+        measured = await alternate(1)
+        elapsed = time.perf_counter() - started
+        after = {target: snapshot(target) for target in servers}
+    finally:
+        for loop in loops.values():
+            loop.close()
+    return {target: Phase(result=measured[target], warmup_failures=dict(warmed[target].failures),
+                          duplicates_sent=0, before=before[target], after=after[target], elapsed_s=elapsed)
+            for target in servers}
+
+
+def measure_interleaved(options: Options, backend: str, scenario: str, servers: dict[str, ServerProcess],
+                        fake: FakeSlackProcess, factory: RequestFactory, numbers: Numbers,
+                        db: Database) -> list[PhaseResult]:
+    build = factory.slash_command if scenario == "/refer" else factory.submission
+    plan: dict[str, tuple[list[bytes], list[bytes]]] = {}
+    duplicates: dict[str, int] = {}
+    for target in TARGETS:
+        warmup = [build(n)[0] for n in numbers.take(options.warmup)]
+        measured = [build(n) for n in numbers.take(options.requests)]
+        plan[target] = (warmup, [body for body, _ in measured])
+        duplicates[target] = sum(duplicate for _, duplicate in measured)
+    referrals_before = _referral_count(db) if scenario == "submit" else 0
+    fake.stats(reset=True)
+    phases = asyncio.run(_run_interleaved(servers, fake, scenario, plan, options.concurrency))
+    results = []
+    for target in TARGETS:
+        phase = phases[target]
+        phase.duplicates_sent = duplicates[target]
+        result = _phase_result(backend, target, scenario, options.requests, phase)
+        if target == "app":
+            sent = options.warmup + options.requests
+            result.after_ack = _drain(fake, scenario, _expected_slack_calls(scenario, sent))
+            if scenario == "submit":
+                result.after_ack["referrals_stored"] = _referral_count(db) - referrals_before
+                result.after_ack["referrals_sent"] = sent
+        results.append(result)
+    return results
 
 
 def build_factory(db: Database, fake: FakeSlackProcess, report: SeedReport, duplicate_share: float) -> RequestFactory:
@@ -619,7 +768,7 @@ def seed_all(options: Options) -> dict[str, SeedReport]:
 
 def run_backend(options: Options, report: SeedReport, fake: FakeSlackProcess) -> list[PhaseResult]:
     backend = report.backend
-    console.print(f"[bold]{backend}[/]")
+    console.print(f"[bold]{backend}[/] ({options.load} load, {options.workers} uvicorn worker(s) per server)")
     db = Database(report.url)
     factory = build_factory(db, fake, report, options.duplicate_share)
     numbers = Numbers()
@@ -630,8 +779,16 @@ def run_backend(options: Options, report: SeedReport, fake: FakeSlackProcess) ->
         # and app run back to back and see the same background load.
         for target in TARGETS:
             servers[target] = ServerProcess(target, report.url, fake.base_url,
-                                            RESULTS_DIR / f"server-{backend}-{target}.log")
+                                            RESULTS_DIR / f"server-{backend}-{target}.log", options.workers)
         for scenario in SCENARIOS:
+            if options.load == "bursts":
+                console.print(f"  bare and app, {scenario:<7} in turns: {options.warmup} warm-up + {options.requests} "
+                              f"requests each, in bursts of {options.concurrency}…")
+                for result in measure_interleaved(options, backend, scenario, servers, fake, factory, numbers, db):
+                    results.append(result)
+                    console.print(f"    {result.target:<4} p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  "
+                                  f"failed {sum(result.failures.values())}")
+                continue
             for target in TARGETS:
                 console.print(f"  {target:<4} {scenario:<7} {options.warmup} warm-up + {options.requests} "
                               f"requests, {options.concurrency} concurrent…")
@@ -669,8 +826,9 @@ def compare(bare: PhaseResult, app: PhaseResult) -> dict[str, Any]:
             "ratio_p99": round(ratio_p99, 2), "pass": not reasons, "reasons": reasons}
 
 
-def print_table(results: list[PhaseResult], comparisons: list[dict[str, Any]]) -> None:
-    table = Table(title="Ack latency (closed loop; a latency is send → full answer)", show_lines=False,
+def print_table(results: list[PhaseResult], comparisons: list[dict[str, Any]], load: str) -> None:
+    shape = "bursts, bare and app in turns" if load == "bursts" else "closed loop"
+    table = Table(title=f"Ack latency ({shape}; a latency is send → full answer)", show_lines=False,
                   caption="CPU: the server process, % of one core; CPU ms/req: its CPU per measured request, "
                           "work after the ack included; ×bare: app ÷ bare app, same backend and scenario")
     for column in ("backend", "scenario", "server", "ok/failed", "p50 ms", "p90 ms", "p99 ms", "max ms",
@@ -742,7 +900,16 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--profile", action="store_true",
                         help="after each app scenario, sample the app with py-spy over one more round")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "ack_latency.json")
-    args = parser.parse_args(argv)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes for both servers (talentbot serve --workers)")
+    parser.add_argument("--load", choices=LOADS, default="bursts",
+                        help="bursts: --concurrency requests at once, the next burst once the app's work on "
+                             "the last one is done; closed: a closed loop that keeps --concurrency in flight "
+                             "(sustained overload on 2 cores)")
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["ack_latency"]:  # `bench/run ack_latency …`, named like `bench/run jobs`
+        arguments = arguments[1:]
+    args = parser.parse_args(arguments)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown or not backends:
@@ -753,7 +920,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         parser.error("--duplicates must be between 0 and 0.5")
     return Options(requests=args.requests, warmup=args.warmup, candidates=args.candidates, backends=backends,
                    concurrency=args.concurrency, duplicate_share=args.duplicates, profile=args.profile,
-                   output=args.output)
+                   output=args.output, load=args.load, workers=args.workers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -780,7 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pair = {r.target: r for r in results if r.backend == backend and r.scenario == scenario}
             comparisons.append(compare(pair["bare"], pair["app"]))
     elapsed = time.perf_counter() - started
-    print_table(results, comparisons)
+    print_table(results, comparisons, options.load)
     if options.profile:
         print_profiles(results)
     document = {

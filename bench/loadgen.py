@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 READ_LIMIT = 1 << 20
@@ -141,6 +141,23 @@ class ClosedLoop:
         self.signing_secret = signing_secret
         self.connections = [KeepAliveConnection(host, port, timeout_s) for _ in range(concurrency)]
 
+    async def _send(self, connection: KeepAliveConnection, body: bytes, check: Callable[[Answer], str | None],
+                    result: LoopResult) -> None:
+        """One request: its latency into `result`, or what went wrong with it."""
+        headers = slack_signature_headers(body, self.signing_secret)
+        started = time.perf_counter()
+        try:
+            answer = await connection.post(self.path, body, headers)
+        except (OSError, asyncio.IncompleteReadError, ProtocolError, TimeoutError) as error:
+            result.failures[type(error).__name__] += 1
+            return
+        elapsed = time.perf_counter() - started
+        problem = check(answer)
+        if problem:
+            result.failures[problem] += 1
+        else:
+            result.latencies_s.append(elapsed)
+
     async def run(self, bodies: Sequence[bytes], check: Callable[[Answer], str | None]) -> LoopResult:
         """Send every body once; `check` names what is wrong with an answer, or returns None."""
         result = LoopResult()
@@ -149,22 +166,29 @@ class ClosedLoop:
 
         async def worker(connection: KeepAliveConnection) -> None:
             for body in pending:  # one shared iterator: each body is sent by exactly one worker
-                headers = slack_signature_headers(body, self.signing_secret)
-                started = time.perf_counter()
-                try:
-                    answer = await connection.post(self.path, body, headers)
-                except (OSError, asyncio.IncompleteReadError, ProtocolError, TimeoutError) as error:
-                    result.failures[type(error).__name__] += 1
-                    continue
-                elapsed = time.perf_counter() - started
-                problem = check(answer)
-                if problem:
-                    result.failures[problem] += 1
-                else:
-                    result.latencies_s.append(elapsed)
+                await self._send(connection, body, check, result)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(connection) for connection in self.connections))
+        result.wall_s = time.perf_counter() - started
+        result.reconnects = sum(c.reconnects for c in self.connections) - reconnects_before
+        return result
+
+    async def run_bursts(self, bodies: Sequence[bytes], check: Callable[[Answer], str | None],
+                         settle: Callable[[int], Awaitable[None]]) -> LoopResult:
+        """Send the bodies in bursts of `concurrency` requests at once, one per connection; after each
+        burst's answers, `settle(sent so far)` waits for the server's work on it before the next burst."""
+        result = LoopResult()
+        reconnects_before = sum(c.reconnects for c in self.connections)
+        size = len(self.connections)
+
+        started = time.perf_counter()
+        for first in range(0, len(bodies), size):
+            burst = bodies[first:first + size]
+            # The last burst may be short: zip stops with the bodies.
+            await asyncio.gather(*(self._send(connection, body, check, result)
+                                   for connection, body in zip(self.connections, burst, strict=False)))
+            await settle(first + len(burst))
         result.wall_s = time.perf_counter() - started
         result.reconnects = sum(c.reconnects for c in self.connections) - reconnects_before
         return result

@@ -50,13 +50,33 @@ def _load() -> tuple[Settings, WorkspaceConfig]:
     return settings, config
 
 
+def _no_slack_tokens() -> bool:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise _fail("Settings are not usable:", error.problems) from error
+    return not (settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret)
+
+
+def _port_setting() -> int:
+    return load_settings().port
+
+
 @cli.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="HTTP port (default: $PORT, else 3000)")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",
 ) -> None:
-    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on /slack/events."""
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on /slack/events.
+
+    With no Slack token at all, run the local sandbox workspace instead (see README, "Try it without Slack").
+    """
     _configure_logging()
+    if _no_slack_tokens():
+        from sandbox.run import run_sandbox
+
+        run_sandbox(port or _port_setting())
+        return
     settings, config = _load()
     if settings.slack_problems():
         raise _fail("Slack settings are not usable:", settings.slack_problems())
@@ -76,6 +96,7 @@ def serve(
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         logger.info("talentbot running in Socket Mode")
+        bolt_app.inbox.start()  # over HTTP the server's lifespan starts it (bot/server.py)
         SocketModeHandler(bolt_app, settings.slack_app_token).start()
         return
 
@@ -83,7 +104,7 @@ def serve(
 
     from bot.server import build_asgi_app
 
-    uvicorn.run(build_asgi_app(bolt_app, deps.db), host=host, port=port or settings.port,
+    uvicorn.run(build_asgi_app(bolt_app, deps.db, deps=deps), host=host, port=port or settings.port,
                 log_level="info", access_log=False)
 
 
@@ -203,6 +224,16 @@ def export_hires(
         with output.open("w", newline="", encoding="utf-8") as out:
             count = write_hires_csv(rows, out)
     console.print(f"{count} hire(s) exported" + (f" to {output}" if output else ""))
+
+
+@cli.command("demo-data")
+def demo_data(reset: Annotated[bool, typer.Option(help="Delete everything in the sandbox database first")] = False,
+              ) -> None:
+    """Seed the sandbox's database (.sandbox/talentbot.db) with demo positions, candidates and referrals."""
+    _configure_logging()
+    from sandbox.run import seed_demo_data
+
+    Console().print(seed_demo_data(reset=reset))
 
 
 def main() -> None:

@@ -6,14 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
 from bot.deps import Deps
-from bot.outbox import SUPPORTED_METHODS
-from bot.services.reminders import REMINDER_BATCH, Reminder, SlaReport, claim_due_reminders, flag_sla_breaches
+from bot.inbox import purge_finished_jobs
+from bot.outbox import queue_slack_calls
+from bot.services.reminders import (
+    POSTGRES_REMINDER_BATCH,
+    REMINDER_BATCH,
+    SlaReport,
+    claim_due_reminders,
+    flag_sla_breaches,
+)
 from bot.workspace import WorkspaceConfig
 from commands.reminder_views import build_sla_digest
-from commands.task_views import build_reminder
+from commands.task_views import build_reminders
 from storage import queries
 from storage.db import Database
 
@@ -44,7 +49,9 @@ def purge_processed_requests(deps: Deps) -> str:
     # Slack retries within minutes; a week of event ids is far more than enough to recognise them.
     with deps.db.transaction() as session:
         removed = queries.purge_processed_requests(session, older_than=deps.clock() - PROCESSED_REQUESTS_KEPT)
-    return f"removed {removed} processed-request keys"
+        # Finished inbox jobs (bot/inbox.py) only guard against repeats too; failed ones stay for a look.
+        finished = purge_finished_jobs(session, older_than=deps.clock() - PROCESSED_REQUESTS_KEPT)
+    return f"removed {removed} processed-request keys and {finished} finished inbox jobs"
 
 
 JOBS: dict[str, Job] = {
@@ -66,31 +73,24 @@ JOBS: dict[str, Job] = {
 # Registered below with JOBS.update, so that these entries stay apart from the ones above.
 
 
-def _reminder_message(reminder: Reminder, *, now: datetime) -> dict[str, object]:
-    payload = build_reminder(reminder.task, kind=reminder.kind, now=now, candidate_name=reminder.candidate_name)
-    # A user ID opens (or reuses) the DM; a channel ID posts in the channel where the team works.
-    return {"method": "chat.postMessage", "dedupe_key": reminder.dedupe_key,
-            "payload": {"channel": reminder.recipient, **payload}}
-
-
-def _queue_slack_calls(session: Session, messages: list[dict[str, object]], *, now: datetime) -> list[int]:
-    """bot.outbox.queue_slack_call for many messages in one statement (a run may queue thousands)."""
-    for queued in messages:
-        if queued["method"] not in SUPPORTED_METHODS:
-            raise ValueError(f"{queued['method']} is not an outbox method")
-    return queries.insert_outbox_messages(session, messages, now=now)
-
-
 def queue_task_reminders(db: Database, config: WorkspaceConfig, *, now: datetime,
-                         batch: int = REMINDER_BATCH) -> list[int]:
-    """Mark and queue every reminder due at `now`, one transaction per batch; returns the new outbox ids."""
+                         batch: int | None = None) -> list[int]:
+    """Mark and queue every reminder due at `now`, one transaction per batch; returns the new outbox ids.
+
+    Each recipient gets one message per batch with all their tasks that need attention (a checklist), and one
+    with the late tasks escalated to them, rather than a DM per task."""
+    if batch is None:
+        batch = POSTGRES_REMINDER_BATCH if db.engine.dialect.name == "postgresql" else REMINDER_BATCH
     outbox_ids: list[int] = []
     after: tuple[datetime, int] | None = None
     while True:
         with db.transaction() as session:
             claimed = claim_due_reminders(session, config=config, now=now, after=after, limit=batch)
-            outbox_ids += _queue_slack_calls(session, [_reminder_message(r, now=now) for r in claimed.reminders],
-                                             now=now)
+            # A user ID opens (or reuses) the DM; a channel ID posts in the channel where the team works.
+            outbox_ids += queue_slack_calls(session, [
+                {"method": "chat.postMessage", "dedupe_key": group.dedupe_key,
+                 "payload": {"channel": group.recipient, **build_reminders(group, now=now)}}
+                for group in claimed.groups], now=now)
         if claimed.resume_after is None:
             return outbox_ids
         after = claimed.resume_after
@@ -105,7 +105,7 @@ def queue_sla_breaches(db: Database, config: WorkspaceConfig, *, now: datetime) 
              "payload": {"channel": digest.recipient,
                          **build_sla_digest(digest, now=now, recruiting_channel=config.recruiting_channel)}}
             for digest in report.digests]
-        return report, _queue_slack_calls(session, messages, now=now)
+        return report, queue_slack_calls(session, messages, now=now)
 
 
 def task_reminders(deps: Deps) -> str:
@@ -153,5 +153,41 @@ JOBS.update({
             timedelta(minutes=10), scorecard_requests),
         Job("referral_payouts", "Send referral bonuses past their retention period to the payout approver",
             timedelta(hours=1), referral_payouts),
+    )
+})
+
+
+# --- nurture sequences (issue 5, part B) ------------------------------------------------------------------
+
+
+def nurture_steps(deps: Deps) -> str:
+    from commands.nurture import run_nurture_steps
+
+    return run_nurture_steps(deps)
+
+
+JOBS.update({
+    job.name: job
+    for job in (
+        Job("nurture_steps", "Send the nurture sequence steps that are due (drafts for those needing approval)",
+            timedelta(minutes=5), nurture_steps),
+    )
+})
+
+
+# --- AI-drafted outreach (issue 5, part A) ----------------------------------------------------------------
+
+
+def outreach_results(deps: Deps) -> str:
+    from commands.outreach import settle_outreach
+
+    return settle_outreach(deps)
+
+
+JOBS.update({
+    job.name: job
+    for job in (
+        Job("outreach_results", "Stop outreach whose contact consent expired while it waited; tell each approved "
+            "draft's thread whether its email went out", timedelta(minutes=1), outreach_results),
     )
 })

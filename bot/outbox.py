@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +49,15 @@ def queue_slack_call(session: Session, *, method: str, payload: dict[str, Any], 
     session.add(message)
     session.flush()
     return message
+
+
+def queue_slack_calls(session: Session, calls: Sequence[dict[str, Any]], *, now: datetime) -> list[int]:
+    """`queue_slack_call` for many calls ({method, payload, dedupe_key}) in one statement: a job may queue
+    thousands. Keys already queued insert nothing; returns the ids of the calls' pending rows, to deliver."""
+    for call in calls:
+        if call["method"] not in SUPPORTED_METHODS:
+            raise ValueError(f"{call['method']} is not an outbox method")
+    return queries.insert_outbox_messages(session, calls, now=now)
 
 
 def backoff(attempts: int, *, first: timedelta = FIRST_RETRY, longest: timedelta = LONGEST_RETRY) -> timedelta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -85,6 +87,28 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_base_url and self.openai_api_key and self.talentbot_llm_model)
+
+    # --- outreach (issue 5): links in emails (unsubscribe, tracking) are HMAC-signed with this secret ---
+    # Unset: derived from SLACK_SIGNING_SECRET (or, in Socket Mode, the bot token), so that links keep working
+    # across restarts without another secret to manage; set it to rotate links independently of Slack.
+    talentbot_link_secret: str | None = None
+    # Drafting waits longer than a question: the recruiter gets the draft in a thread, nobody is blocked.
+    talentbot_draft_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @property
+    def link_secret(self) -> bytes:
+        if self.talentbot_link_secret:
+            return self.talentbot_link_secret.encode()
+        seed = self.slack_signing_secret or self.slack_bot_token
+        if not seed:
+            raise SettingsError([("TALENTBOT_LINK_SECRET", "is not set, and there is no SLACK_SIGNING_SECRET "
+                                                            "to derive it from")])
+        # A derived key, never the signing secret itself: a leaked link key must not forge Slack requests.
+        return hmac.new(seed.encode(), b"talentbot-link-secret-v1", hashlib.sha256).digest()
+
+    # --- nurture sequences (issue 5, part B): replies arrive on POST /e/inbound, signed by the mail system ---
+    # HMAC-SHA256 over "{timestamp}.{raw body}", as bot/webhooks.py signs; unset: the endpoint answers 503.
+    talentbot_inbound_mail_secret: str | None = None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -238,6 +238,86 @@ class ConsentConfig(Section):
     contact_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 
+class OutreachConfig(Section):
+    # Linked from the "how we use AI and your data" notice in every outreach email's footer.
+    privacy_policy_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    # Reply-To of outreach emails when the approving recruiter's Slack profile has no email address.
+    reply_to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+# --- nurture sequences (issue 5, part B: bot/services/nurture.py) ---------------------------------------
+
+NURTURE_TEMPLATE = re.compile(r"^[a-z0-9_]+$")
+DEFAULT_NURTURE_STEPS: list[dict[str, object]] = [
+    # The first personal touch is read by a person before it goes; the rest follow on their own.
+    {"template": "intro", "delay": "0d", "needs_approval": True},
+    {"template": "culture_video", "delay": "7d"},
+    {"template": "event_invite", "delay": "14d"},
+    {"template": "role_article", "delay": "14d"},
+    {"template": "check_in", "delay": "10d"},
+    {"template": "re_engagement", "delay": "15d"},
+]
+
+
+class NurtureStep(Section):
+    # prompts/nurture/<template>.subject.j2, .txt.j2 and .html.j2 (tokens: name, role, referrer, company, event).
+    template: str
+    # Time after the previous step (the first: after enrolment). The default playbook's steps fall on days
+    # 0, 7, 21, 35, 45 and 60.
+    delay: Duration
+    # The step becomes a draft for a person to approve instead of being sent.
+    needs_approval: bool = False
+
+    @field_validator("template")
+    @classmethod
+    def _template_exists(cls, template: str) -> str:
+        import prompts
+
+        if not NURTURE_TEMPLATE.match(template):
+            raise ValueError("use lower-case letters, digits and _ (a file name under prompts/nurture/)")
+        folder = Path(prompts.__file__).resolve().parent / "nurture"
+        missing = [f"{template}{suffix}" for suffix in (".subject.j2", ".txt.j2")
+                   if not (folder / f"{template}{suffix}").is_file()]
+        if missing:
+            raise ValueError(f"no template prompts/nurture/{missing[0]}")
+        return template
+
+    @field_validator("delay")
+    @classmethod
+    def _delay_not_negative(cls, delay: timedelta) -> timedelta:
+        if delay < timedelta(0):
+            raise ValueError("a delay cannot be negative")
+        return delay
+
+
+class NurtureSequence(Section):
+    steps: Annotated[list[NurtureStep], Field(min_length=1, max_length=50)]
+    # What the emails may name: an event ({{ event }}), and links the templates show.
+    event: Annotated[str, Field(max_length=200)] = "our next meetup"
+    links: dict[str, Annotated[str, Field(pattern=r"^https?://")]] = Field(default_factory=dict)
+
+
+class NurtureConfig(Section):
+    sequences: dict[str, NurtureSequence] = Field(
+        default_factory=lambda: {"passive": NurtureSequence(steps=[NurtureStep(**s) for s in DEFAULT_NURTURE_STEPS])})
+    # Delays are multiplied by this for candidates marked open to opportunities (0.5: twice as fast).
+    open_to_opportunities_factor: Annotated[float, Field(gt=0, le=1)] = 0.5
+    # Engagement points (an email's first open, a link's first click, a reply) and the score at which the
+    # candidate's owner gets a DM.
+    open_points: Annotated[int, Field(ge=0)] = 1
+    click_points: Annotated[int, Field(ge=0)] = 3
+    reply_points: Annotated[int, Field(ge=0)] = 10
+    hot_score: Annotated[int, Field(ge=1)] = 10
+
+    @field_validator("sequences")
+    @classmethod
+    def _sequence_names(cls, sequences: dict[str, NurtureSequence]) -> dict[str, NurtureSequence]:
+        for name in sequences:
+            if not re.match(r"^[a-z0-9_-]{1,60}$", name):
+                raise ValueError(f"sequence name {name!r}: use lower-case letters, digits, - and _")
+        return sequences
+
+
 class WorkspaceConfig(Section):
     company_name: Annotated[str, Field(min_length=1, max_length=80)] = "Our company"
     recruiting_channel: str
@@ -253,6 +333,8 @@ class WorkspaceConfig(Section):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     interviews: InterviewsConfig = Field(default_factory=InterviewsConfig)
     hr_handoff: HrHandoffConfig = Field(default_factory=HrHandoffConfig)
+    outreach: OutreachConfig = Field(default_factory=OutreachConfig)
+    nurture: NurtureConfig = Field(default_factory=NurtureConfig)
 
     @field_validator("teams")
     @classmethod

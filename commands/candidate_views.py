@@ -36,6 +36,8 @@ from commands.kit import (
     section,
     truncate,
 )
+from commands.nurture_views import enroll_button
+from commands.outreach_views import consent_button, draft_button
 from commands.payout_views import hire_left_button
 from commands.referral_views import ACTION_OPEN_CANDIDATE
 from storage.models import Activity, ApplicationStatus, Task
@@ -75,6 +77,19 @@ TIMELINE_LABELS = {
     "referral.payout_cancelled": "referral bonus cancelled",
     "candidate.left": "left the company",
     "sla.flagged": "over the stage's time limit",
+    "outreach.drafted": "email drafted",
+    "outreach.regenerated": "email draft regenerated",
+    "outreach.edited": "email draft edited",
+    "outreach.approved": "email approved",
+    "outreach.rejected": "email draft rejected",
+    "outreach.blocked": "email not sent (no consent to contact)",
+    "outreach.sent": "email sent",
+    "outreach.failed": "email could not be sent",
+    "nurture.enrolled": "enrolled in a nurture sequence",
+    "nurture.stopped": "nurture sequence stopped",
+    "nurture.replied": "replied to a nurture email",
+    "nurture.step_approved": "nurture email approved",
+    "nurture.step_skipped": "nurture email skipped",
 }
 
 
@@ -223,6 +238,9 @@ def _card_actions(card: CandidateCard, *, nonce: str) -> Block:
                              "options": [option(title, str(position_id))
                                          for position_id, title in card.addable_positions[:MAX_SELECT_OPTIONS]]})
     elements.append(button("Add note", ACTION_CARD_NOTE, str(card.candidate.id)))
+    elements += [draft_button(card.candidate.id or 0), consent_button(card.candidate.id or 0)]
+    if card.may_manage:
+        elements.append(enroll_button(card.candidate.id or 0))
     return actions(*elements, block_id=f"card-actions:{nonce}")
 
 

@@ -67,6 +67,8 @@ from commands.candidate_views import (
 )
 from commands.errors import explain_refusal
 from commands.notifications import queue_referral_news, queue_stage_move, queue_task_assignments
+from commands.nurture import handle_nurture_command
+from commands.nurture_views import NURTURE_WORDS
 from commands.referral_views import ACTION_ASSIGN_ME, ACTION_OPEN_CANDIDATE
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,11 @@ def register(app: App, deps: Deps) -> None:
     def candidate_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         actor = deps.roles.actor(command["user_id"])
+        verb, _, rest = (command.get("text") or "").strip().partition(" ")
+        if verb.casefold() in NURTURE_WORDS:
+            # `/candidate nurture <sequence> <filters>`: a segment into a sequence (commands/nurture.py).
+            handle_nurture_command(deps, actor, rest, respond)
+            return
         parsed = parse_candidate_command(command.get("text") or "")
         stages = deps.config.pipeline.names
         stage: str | None = None

@@ -14,6 +14,8 @@ from bot.access import AccessDenied
 from bot.deps import Deps
 from bot.services.candidates import NotFound
 from bot.services.interviews import InterviewRefused
+from bot.services.outreach import DraftRefused
+from bot.services.outreach_mail import OutreachBlocked
 from bot.services.payouts import PayoutRefused
 from bot.services.pipeline import StageMoveRefused
 from bot.templates import render
@@ -46,7 +48,7 @@ def explain_refusal(error: Exception) -> str | None:
         return render("errors/access_denied.md.j2", reason=str(error))
     if isinstance(error, NotFound):
         return f":mag: {error}"
-    if isinstance(error, InterviewRefused | PayoutRefused):
+    if isinstance(error, InterviewRefused | PayoutRefused | DraftRefused | OutreachBlocked):
         return f":no_entry_sign: {error}"
     if isinstance(error, StageMoveRefused):
         return render("candidates/move_refused.md.j2", reason=str(error))

@@ -73,9 +73,13 @@ def publish_home(deps: Deps, client: WebClient, user_id: str) -> None:
             referrals = my_referrals(session, actor=actor, limit=REFERRALS_PAGE)
         failed = queries.failed_outbox_messages(session, limit=MAX_PROBLEMS_SHOWN) if actor.is_admin else None
         failed_total = queries.count_outbox(session, OutboxStatus.FAILED) if actor.is_admin else 0
+        failed_emails = queries.failed_emails(session, limit=MAX_PROBLEMS_SHOWN) if actor.is_admin else []
+        failed_emails_total = queries.count_emails(session, OutboxStatus.FAILED) if failed_emails else 0
     client.views_publish(user_id=user_id, view=build_home(referrals=referrals, failed_deliveries=failed,
                                                           failed_total=failed_total, board=board, tasks=tasks,
-                                                          now=now, nonce=secrets.token_hex(3)))
+                                                          now=now, nonce=secrets.token_hex(3),
+                                                          failed_emails=failed_emails,
+                                                          failed_emails_total=failed_emails_total))
 
 
 def register(app: App, deps: Deps) -> None:

@@ -23,6 +23,7 @@ from bot.services.board import (
 from bot.services.referrals import ReferralStatusPage
 from bot.services.tasks import due_label
 from bot.templates import render
+from commands.admin_views import build_failed_email_blocks
 from commands.candidate_views import how_long, move_select, move_value, who
 from commands.kit import (
     MAX_OPTION_TEXT,
@@ -41,7 +42,7 @@ from commands.kit import (
 )
 from commands.referral_views import ACTION_STATUS_MORE, build_status_blocks
 from commands.task_views import task_block
-from storage.models import OutboxMessage, TaskStatus
+from storage.models import EmailMessage, OutboxMessage, TaskStatus
 
 ACTION_RETRY_DELIVERY = "outbox_retry"
 ACTION_HOME_REFRESH = "home_refresh"
@@ -190,7 +191,8 @@ def _personal_blocks(board: Board, tasks: TaskPage | None, *, now: datetime) -> 
 
 def build_home(*, referrals: ReferralStatusPage, failed_deliveries: Sequence[OutboxMessage] | None,
                failed_total: int = 0, board: Board | None = None, tasks: TaskPage | None = None,
-               now: datetime | None = None, nonce: str = "") -> dict[str, Any]:
+               now: datetime | None = None, nonce: str = "", failed_emails: Sequence[EmailMessage] = (),
+               failed_emails_total: int = 0) -> dict[str, Any]:
     """The tab for one person: the sections their roles give them (see bot.services.board). `nonce` goes
     into the ids of blocks holding selects, so that a redraw resets them. Tasks and checklists need `now`."""
     board = board or Board(pipeline=None, manager=None)
@@ -210,4 +212,5 @@ def build_home(*, referrals: ReferralStatusPage, failed_deliveries: Sequence[Out
         for problem in failed_deliveries[:MAX_PROBLEMS_SHOWN]:
             blocks.append(section(render("home/delivery_problem_line.md.j2", message=problem),
                                   accessory=button("Try again", ACTION_RETRY_DELIVERY, str(problem.id))))
+    blocks += build_failed_email_blocks(failed_emails, total=failed_emails_total, shown=MAX_PROBLEMS_SHOWN)
     return {"type": "home", "blocks": fit_blocks(blocks, MAX_VIEW_BLOCKS)}

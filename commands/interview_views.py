@@ -19,6 +19,7 @@ from bot.services.interviews import (
     MAX_NOTES,
     MIN_DURATION_MINUTES,
     RATINGS,
+    InterviewChangeForm,
     InterviewDraft,
     InterviewForm,
     InterviewResult,
@@ -36,6 +37,9 @@ ACTION_SCHEDULE = "interview_schedule"
 CALLBACK_SCHEDULE = "interview_schedule_submit"
 ACTION_SCORECARD_OPEN = "scorecard_open"
 CALLBACK_SCORECARD = "scorecard_submit"
+ACTION_RESCHEDULE = "interview_reschedule"
+CALLBACK_RESCHEDULE = "interview_reschedule_submit"
+ACTION_CANCEL = "interview_cancel"
 
 DURATIONS = (15, 30, 45, 60, 90, 120, 180, 240, 300, 360, 420, 480)
 RECOMMENDATION_LABELS = {
@@ -81,29 +85,63 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     return block
 
 
-def build_schedule_modal(form: InterviewForm, *, timezone: str, today: date, default_minutes: int) -> dict[str, Any]:
-    durations = duration_options(default_minutes)
+def _interview_inputs(*, timezone: str, day: date, default_minutes: int, minutes: int, start: str | None = None,
+                      interviewers: Sequence[str] = (), location: str | None = None) -> list[Block]:
+    """The day, time, duration, panel and place inputs, empty or filled in with an interview's values."""
+    durations = sorted({*duration_options(default_minutes), minutes})
     duration_element = {
         "type": "static_select", "options": [option(_duration_label(d), str(d)) for d in durations],
-        "initial_option": option(_duration_label(default_minutes), str(default_minutes)),
+        "initial_option": option(_duration_label(minutes), str(minutes)),
     }
+    # Slack shows the zone under the picker; the submission is read in the same zone (private_metadata).
+    time_element: dict[str, Any] = {"type": "timepicker", "timezone": timezone}
+    panel: dict[str, Any] = {"type": "multi_users_select", "max_selected_items": MAX_INTERVIEWERS,
+                             "placeholder": plain("Who interviews?", 150)}
+    place: dict[str, Any] = {"type": "plain_text_input", "max_length": MAX_LOCATION,
+                             "placeholder": plain("Room 4.12, or https://meet.example.com/…", 150)}
+    if start:
+        time_element["initial_time"] = start
+    if interviewers:
+        panel["initial_users"] = list(interviewers)
+    if location:
+        place["initial_value"] = location
+    return [
+        _input("date", "Day", {"type": "datepicker", "initial_date": day.isoformat()}),
+        _input("time", "Start time", time_element),
+        _input("duration", "Duration", duration_element),
+        _input("interviewers", "Interviewers", panel),
+        _input("location", "Place or video link", place, optional=True),
+        context(render("interviews/schedule_footer.md.j2", timezone=timezone)),
+    ]
+
+
+def build_schedule_modal(form: InterviewForm, *, timezone: str, today: date, default_minutes: int) -> dict[str, Any]:
     blocks: list[Block] = [
         section(render("interviews/schedule_intro.md.j2", form=form)),
-        _input("date", "Day", {"type": "datepicker", "initial_date": today.isoformat()}),
-        # Slack shows the zone under the picker; the submission is read in the same zone (private_metadata).
-        _input("time", "Start time", {"type": "timepicker", "timezone": timezone}),
-        _input("duration", "Duration", duration_element),
-        _input("interviewers", "Interviewers",
-               {"type": "multi_users_select", "max_selected_items": MAX_INTERVIEWERS,
-                "placeholder": plain("Who interviews?", 150)}),
-        _input("location", "Place or video link",
-               {"type": "plain_text_input", "max_length": MAX_LOCATION,
-                "placeholder": plain("Room 4.12, or https://meet.example.com/…", 150)}, optional=True),
-        context(render("interviews/schedule_footer.md.j2", timezone=timezone)),
+        *_interview_inputs(timezone=timezone, day=today, default_minutes=default_minutes, minutes=default_minutes),
     ]
     metadata = json.dumps({"application_id": form.application_id, "tz": timezone})
     return modal(title="Schedule interview", blocks=blocks, callback_id=CALLBACK_SCHEDULE, submit="Schedule",
                  close="Cancel", private_metadata=metadata)
+
+
+def build_reschedule_modal(form: InterviewChangeForm, *, timezone: str, default_minutes: int) -> dict[str, Any]:
+    """The scheduling form filled in with the interview as it stands, in the zone of the person moving it."""
+    local = form.starts_at.astimezone(zone(timezone))
+    blocks: list[Block] = [
+        section(render("interviews/reschedule_intro.md.j2", form=form, when=slack_time(form.starts_at))),
+        *_interview_inputs(timezone=timezone, day=local.date(), default_minutes=default_minutes,
+                           minutes=form.duration_minutes, start=f"{local:%H:%M}",
+                           interviewers=form.interviewer_slack_ids, location=form.location),
+    ]
+    metadata = json.dumps({"interview_id": form.interview_id, "tz": timezone})
+    return modal(title="Reschedule interview", blocks=blocks, callback_id=CALLBACK_RESCHEDULE, submit="Reschedule",
+                 close="Back", private_metadata=metadata)
+
+
+def read_reschedule_metadata(view: Mapping[str, Any]) -> tuple[int, str]:
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    return int(metadata["interview_id"]), str(metadata.get("tz") or "UTC")
 
 
 def read_schedule_metadata(view: Mapping[str, Any]) -> tuple[int, str]:
@@ -140,8 +178,9 @@ class Invitee:
 
 
 def build_invite_ics(interview: ScheduledInterview, *, organizer: str, invitees: Sequence[Invitee],
-                     company_name: str) -> str:
-    """An iCalendar REQUEST: the UID is the interview's, so that an updated invite replaces this one.
+                     company_name: str, method: str = "REQUEST") -> str:
+    """An iCalendar REQUEST (the invite, or its update) or CANCEL (RFC 5546): the UID is the interview's and the
+    SEQUENCE its revision, so that each update replaces the event in calendars and a cancel removes it.
 
     Times are UTC; calendars show them in each reader's zone. The description says what the interview is
     about and where, nothing from the pipeline's private notes.
@@ -149,14 +188,14 @@ def build_invite_ics(interview: ScheduledInterview, *, organizer: str, invitees:
     calendar = Calendar()
     calendar.add("prodid", ICS_PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", method)
     event = Event()
     event.add("uid", interview.ical_uid)
-    event.add("dtstamp", interview.created_at)
+    event.add("dtstamp", interview.stamped_at or interview.created_at)
     event.add("dtstart", interview.starts_at)
     event.add("dtend", interview.ends_at)
-    event.add("sequence", 0)
-    event.add("status", "CONFIRMED")
+    event.add("sequence", interview.sequence)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("summary", render("interviews/ics_summary.txt.j2", interview=interview, company_name=company_name))
     event.add("description", render("interviews/ics_description.txt.j2", interview=interview,
                                     company_name=company_name))
@@ -178,9 +217,20 @@ def build_invite_ics(interview: ScheduledInterview, *, organizer: str, invitees:
     return calendar.to_ical().decode("utf-8")
 
 
-def invite_attachment(ics: str) -> dict[str, str]:
-    # method=REQUEST on the MIME type too: mail clients show Accept/Decline only when both say REQUEST.
-    return {"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST", "content": ics}
+def invite_attachment(ics: str, method: str = "REQUEST") -> dict[str, str]:
+    # The method on the MIME type too: mail clients act on an invite (Accept/Decline, remove) only when both agree.
+    return {"filename": "invite.ics", "content_type": f"text/calendar; method={method}", "content": ics}
+
+
+def build_change_email(interview: ScheduledInterview, *, invitee: Invitee, for_candidate: bool, cancelled: bool,
+                       removed: bool = False, company_name: str) -> RenderedEmail:
+    """The email with a calendar update (rescheduled) or cancellation, in the zone the interview was set in."""
+    tz = zone(interview.timezone)
+    return render_email("emails/interview_changed", company_name=company_name, for_candidate=for_candidate,
+                        cancelled=cancelled, removed=removed, recipient_name=invitee.name,
+                        candidate_name=interview.candidate_name, position_title=interview.position_title,
+                        start_local=interview.starts_at.astimezone(tz), end_local=interview.ends_at.astimezone(tz),
+                        timezone=tz.key, duration_minutes=interview.duration_minutes, location=interview.location)
 
 
 def build_invite_email(interview: ScheduledInterview, *, invitee: Invitee, for_candidate: bool, timezone: str,
@@ -205,7 +255,36 @@ def build_scheduled_confirmation(interview: ScheduledInterview, *, candidate_inv
                                  uninvited: Sequence[str]) -> dict[str, Any]:
     text = render("interviews/scheduled_confirmation.md.j2", interview=interview,
                   when=slack_time(interview.starts_at), candidate_invited=candidate_invited, uninvited=uninvited)
+    return message(text, [section(text), actions(*interview_change_buttons(interview.interview_id),
+                                                 block_id=f"interview-actions:{interview.interview_id}")])
+
+
+def interview_change_buttons(interview_id: int) -> list[dict[str, Any]]:
+    """Reschedule / Cancel interview, for the hiring team's messages about an upcoming interview."""
+    cancel = button("Cancel interview", ACTION_CANCEL, str(interview_id), style="danger")
+    cancel["confirm"] = {
+        "title": plain("Cancel the interview?", 100),
+        "text": plain("The candidate and the panel are told, and the event leaves their calendars.", 300),
+        "confirm": plain("Cancel it", 30), "deny": plain("Keep it", 30), "style": "danger",
+    }
+    return [button("Reschedule", ACTION_RESCHEDULE, str(interview_id)), cancel]
+
+
+def build_interviewer_change_dm(interview: ScheduledInterview, *, cancelled: bool, removed: bool = False
+                                ) -> dict[str, Any]:
+    text = render("interviews/changed_interviewer.md.j2", interview=interview, when=slack_time(interview.starts_at),
+                  cancelled=cancelled, removed=removed)
     return message(text, [section(text)])
+
+
+def build_change_confirmation(interview: ScheduledInterview, *, cancelled: bool) -> dict[str, Any]:
+    text = render("interviews/changed_confirmation.md.j2", interview=interview, when=slack_time(interview.starts_at),
+                  cancelled=cancelled, candidate_told=interview.candidate_email is not None)
+    blocks: list[Block] = [section(text)]
+    if not cancelled:
+        blocks.append(actions(*interview_change_buttons(interview.interview_id),
+                              block_id=f"interview-actions:{interview.interview_id}"))
+    return message(text, blocks)
 
 
 # --- scorecards --------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -17,12 +17,18 @@ from bot.mail import queue_email
 from bot.outbox import queue_slack_call
 from bot.services.candidates import NotFound
 from bot.services.interviews import (
+    InterviewChange,
     InterviewInvalid,
+    InterviewRefused,
     ScheduledInterview,
     ScorecardInvalid,
+    ValidInterview,
+    cancel_interview,
     create_scorecard_requests,
+    interview_change_form,
     interview_form,
     local_today,
+    reschedule_interview,
     schedule_interview,
     scorecard_form,
     submit_scorecard,
@@ -30,15 +36,22 @@ from bot.services.interviews import (
 )
 from commands.errors import explain_refusal, tell_user
 from commands.interview_views import (
+    ACTION_CANCEL,
+    ACTION_RESCHEDULE,
     ACTION_SCHEDULE,
     ACTION_SCORECARD_OPEN,
+    CALLBACK_RESCHEDULE,
     CALLBACK_SCHEDULE,
     CALLBACK_SCORECARD,
     Invitee,
+    build_change_confirmation,
+    build_change_email,
+    build_interviewer_change_dm,
     build_interviewer_dm,
     build_invite_email,
     build_invite_ics,
     build_notice,
+    build_reschedule_modal,
     build_schedule_modal,
     build_scheduled_confirmation,
     build_scorecard_already_in,
@@ -46,6 +59,7 @@ from commands.interview_views import (
     build_scorecard_request,
     build_scorecard_submitted,
     invite_attachment,
+    read_reschedule_metadata,
     read_schedule_form,
     read_schedule_metadata,
     read_scorecard_form,
@@ -128,6 +142,53 @@ def queue_interview_notifications(session: Session, interview: ScheduledIntervie
     return outbox_ids, email_ids
 
 
+def queue_change_notifications(session: Session, change: InterviewChange, deps: Deps, *, cancelled: bool,
+                               actor: str, interviewers: Mapping[str, Invitee | None]) -> tuple[list[int], list[int]]:
+    """After a reschedule or a cancellation: a calendar update (REQUEST, the SEQUENCE raised) or CANCEL by email
+    to the candidate (when they may be emailed) and to every interviewer with an address — interviewers taken
+    off the panel get the CANCEL — a DM to each interviewer, and a confirmation to the person who changed it.
+    Keys carry the SEQUENCE, so each revision is sent once. Returns (outbox ids, email ids)."""
+    interview, now, company = change.interview, deps.clock(), deps.config.company_name
+    revision = f"{interview.interview_id}:{interview.sequence}"
+    candidate = Invitee(interview.candidate_email, interview.candidate_name) if interview.candidate_email else None
+    removed = set(change.removed_interviewer_slack_ids)
+    panel = [p for user, p in interviewers.items() if p is not None and user not in removed]
+    gone = [p for user, p in interviewers.items() if p is not None and user in removed]
+    method = "CANCEL" if cancelled else "REQUEST"
+    ics = build_invite_ics(interview, organizer=deps.settings.smtp_from, company_name=company, method=method,
+                           invitees=[*([candidate] if candidate else []), *panel])
+    recipients = [(candidate, True, False)] if candidate else []
+    recipients += [(p, False, False) for p in panel] + [(p, False, True) for p in gone]
+    email_ids: list[int] = []
+    for invitee, for_candidate, taken_off in recipients:
+        own_ics = ics
+        if taken_off:
+            # The event leaves the calendars of those taken off the panel; the others' stays, moved.
+            own_ics = build_invite_ics(interview, organizer=deps.settings.smtp_from, company_name=company,
+                                       method="CANCEL", invitees=[invitee])
+        rendered = build_change_email(interview, invitee=invitee, for_candidate=for_candidate,
+                                      cancelled=cancelled or taken_off, removed=taken_off, company_name=company)
+        email = queue_email(session, kind="interview_update", to=[invitee.email], subject=rendered.subject,
+                            text_body=rendered.text, html_body=rendered.html,
+                            attachments=[invite_attachment(own_ics, "CANCEL" if taken_off else method)],
+                            candidate_id=interview.candidate_id, now=now,
+                            dedupe_key=f"interview-change:{revision}:{invitee.email.lower()}")
+        email_ids.append(email.id or 0)
+    outbox_ids = []
+    for interviewer in [*interview.interviewer_slack_ids, *change.removed_interviewer_slack_ids]:
+        dm = queue_slack_call(session, method="chat.postMessage", now=now,
+                              dedupe_key=f"interview-change:{revision}:interviewer:{interviewer}",
+                              payload={"channel": interviewer, **build_interviewer_change_dm(
+                                  interview, cancelled=cancelled or interviewer in removed,
+                                  removed=interviewer in removed)})
+        outbox_ids.append(dm.id or 0)
+    confirmation = queue_slack_call(session, method="chat.postMessage", now=now,
+                                    dedupe_key=f"interview-change:{revision}:confirmation",
+                                    payload={"channel": actor,
+                                             **build_change_confirmation(interview, cancelled=cancelled)})
+    return [*outbox_ids, confirmation.id or 0], email_ids
+
+
 def request_scorecards(deps: Deps) -> str:
     """The `scorecard_requests` job: after each interview, a task and a DM with the scorecard button."""
     now = deps.clock()
@@ -142,6 +203,15 @@ def request_scorecards(deps: Deps) -> str:
 
 
 def register(app: App, deps: Deps) -> None:
+    def valid_or_errors(ack: Ack, view: dict[str, Any], timezone: str) -> ValidInterview | None:
+        """The interview as typed in the scheduling form, or None after acking with the fields to fix."""
+        try:
+            return validate_interview(read_schedule_form(view["state"]["values"], timezone=timezone),
+                                      now=deps.clock())
+        except InterviewInvalid as invalid:
+            ack(response_action="errors", errors=invalid.errors)
+            return None
+
     @app.action(ACTION_SCHEDULE)
     def open_schedule_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -156,11 +226,8 @@ def register(app: App, deps: Deps) -> None:
     @app.view(CALLBACK_SCHEDULE)
     def submit_schedule_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         application_id, timezone = read_schedule_metadata(view)
-        try:
-            interview = validate_interview(read_schedule_form(view["state"]["values"], timezone=timezone),
-                                           now=deps.clock())
-        except InterviewInvalid as invalid:
-            ack(response_action="errors", errors=invalid.errors)
+        interview = valid_or_errors(ack, view, timezone)
+        if interview is None:
             return
         # Valid as typed; what remains needs Slack (roles, email addresses) and may take longer than the ack
         # allows. A refusal from here on (access, a closed application) reaches the person by DM.
@@ -176,6 +243,60 @@ def register(app: App, deps: Deps) -> None:
                                                                   interviewers=interviewers)
         deps.outbox.deliver(outbox_ids)
         deps.mailer.deliver(email_ids)
+
+    def change_and_tell(actor: Actor, interviewers: Mapping[str, Invitee | None], *, cancelled: bool,
+                        change: Callable[[Session], InterviewChange]) -> None:
+        """Reschedule or cancel, and queue the calendar updates and DMs in the same transaction."""
+        with deps.db.transaction() as session:
+            changed = change(session)
+            if not changed.changed:
+                return
+            outbox_ids, email_ids = queue_change_notifications(session, changed, deps, cancelled=cancelled,
+                                                               actor=actor.user_id, interviewers=interviewers)
+        deps.outbox.deliver(outbox_ids)
+        deps.mailer.deliver(email_ids)
+
+    @app.action(ACTION_RESCHEDULE)
+    def open_reschedule_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        actor = deps.roles.actor(body["user"]["id"])
+        with deps.db.read() as session:
+            form = interview_change_form(session, actor=actor, interview_id=int(action["value"]), now=deps.clock())
+        timezone = slack_timezone(client, actor.user_id)
+        open_modal(client, body, build_reschedule_modal(
+            form, timezone=timezone, default_minutes=deps.config.interviews.default_duration_minutes))
+
+    @app.view(CALLBACK_RESCHEDULE)
+    def submit_reschedule_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        interview_id, timezone = read_reschedule_metadata(view)
+        interview = valid_or_errors(ack, view, timezone)
+        if interview is None:
+            return
+        actor = deps.roles.actor(body["user"]["id"])
+        try:
+            with deps.db.read() as session:
+                before = interview_change_form(session, actor=actor, interview_id=interview_id, now=deps.clock())
+        except (AccessDenied, NotFound, InterviewRefused) as refused:
+            ack(response_action="update", view=build_notice("Reschedule interview",
+                                                            explain_refusal(refused) or str(refused)))
+            return
+        ack()
+        # Email addresses of the new panel and of anyone taken off it: a Slack call each, so after the ack.
+        interviewers = find_invitees(client, tuple(dict.fromkeys(
+            [*interview.interviewer_slack_ids, *before.interviewer_slack_ids])))
+        change_and_tell(actor, interviewers, cancelled=False, change=lambda session: reschedule_interview(
+            session, actor=actor, interview_id=interview_id, interview=interview, now=deps.clock()))
+
+    @app.action(ACTION_CANCEL)
+    def cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        actor = deps.roles.actor(body["user"]["id"])
+        with deps.db.read() as session:
+            # Checks access and that it is still upcoming before any Slack call.
+            form = interview_change_form(session, actor=actor, interview_id=int(action["value"]), now=deps.clock())
+        interviewers = find_invitees(client, form.interviewer_slack_ids)
+        change_and_tell(actor, interviewers, cancelled=True, change=lambda session: cancel_interview(
+            session, actor=actor, interview_id=form.interview_id, now=deps.clock()))
 
     @app.action(ACTION_SCORECARD_OPEN)
     def open_scorecard(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:

@@ -22,15 +22,20 @@ def build_payout_card(card: PayoutCard) -> dict[str, Any]:
     text = render("payouts/approval_card.md.j2", card=card)
     blocks: list[Block] = [section(text, block_id=f"payout:{card.referral_id}")]
     if card.status == "awaiting_approval":
-        reject = button("Reject", ACTION_REJECT, str(card.referral_id), style="danger")
-        reject["confirm"] = {
-            "title": plain("Reject the bonus?", 100),
-            "text": plain("The referrer is told that the bonus was not approved.", 300),
-            "confirm": plain("Reject", 30), "deny": plain("Back", 30), "style": "danger",
-        }
-        blocks.append(actions(button("Approve", ACTION_APPROVE, str(card.referral_id), style="primary"), reject,
+        blocks.append(actions(*payout_decision_buttons(card.referral_id),
                               block_id=f"payout-actions:{card.referral_id}"))
     return message(text, blocks)
+
+
+def payout_decision_buttons(referral_id: int) -> list[dict[str, Any]]:
+    """Approve / Reject (confirmed first); on the approval card and on reminders of the approval task."""
+    reject = button("Reject", ACTION_REJECT, str(referral_id), style="danger")
+    reject["confirm"] = {
+        "title": plain("Reject the bonus?", 100),
+        "text": plain("The referrer is told that the bonus was not approved.", 300),
+        "confirm": plain("Reject", 30), "deny": plain("Back", 30), "style": "danger",
+    }
+    return [button("Approve", ACTION_APPROVE, str(referral_id), style="primary"), reject]
 
 
 def build_decided_text(card: PayoutCard) -> str:

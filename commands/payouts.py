@@ -21,6 +21,7 @@ from bot.services.payouts import (
     decide_payout,
     departure_form,
     due_payout_ids,
+    payout_group_key,
     record_hire_departure,
     request_payout_approval,
 )
@@ -43,8 +44,9 @@ from commands.payout_views import (
     read_departure_form,
     read_departure_metadata,
 )
+from commands.task_views import build_checklist_update
 from storage import queries
-from storage.models import OutboxStatus
+from storage.models import OutboxStatus, Task
 
 
 def approval_card_key(referral_id: int) -> str:
@@ -108,6 +110,18 @@ def queue_departure_notices(session: Session, departure: HireDeparture, deps: De
     return [*ids, confirmation.id or 0]
 
 
+def _clicked_reminder(body: dict[str, Any], referral_id: int, session: Session) -> tuple[Task, list[Any]] | None:
+    """The payout task and the clicked message's blocks, when Approve / Reject was clicked on a task reminder."""
+    blocks = (body.get("message") or {}).get("blocks") or []
+    if body.get("container", {}).get("type") != "message":
+        return None
+    block_ids = {block.get("block_id") for block in blocks}
+    for task in queries.tasks_in_group(session, payout_group_key(referral_id)):
+        if f"task-actions:{task.id}" in block_ids:
+            return task, blocks
+    return None
+
+
 def register(app: App, deps: Deps) -> None:
     def decide(body: dict[str, Any], action: dict[str, Any], respond: Respond, *, approve: bool) -> None:
         actor = deps.roles.actor(body["user"]["id"])
@@ -119,7 +133,17 @@ def register(app: App, deps: Deps) -> None:
             if decision.changed:
                 outbox_ids += queue_card_update(session, decision.card, deps)
                 container = body.get("container", {})
-                if not outbox_ids and container.get("type") == "message" and container.get("message_ts"):
+                reminder = _clicked_reminder(body, decision.card.referral_id, session)
+                if reminder is not None:
+                    # Clicked on a reminder checklist: only the payout's line changes there.
+                    task, blocks = reminder
+                    outbox_ids.append(queue_slack_call(
+                        session, method="chat.update", now=now,
+                        dedupe_key=f"payout-reminder:{container['channel_id']}:{container['message_ts']}:{task.id}",
+                        payload={"channel": container["channel_id"], "ts": container["message_ts"],
+                                 "text": body["message"].get("text", ""),
+                                 "blocks": build_checklist_update(blocks, task, now=now)}).id or 0)
+                elif not outbox_ids and container.get("type") == "message" and container.get("message_ts"):
                     # The card is not on record as sent (its delivery is still being retried): redraw the one
                     # that was clicked.
                     outbox_ids.append(queue_slack_call(

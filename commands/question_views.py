@@ -40,7 +40,7 @@ from commands.task_views import ACTION_TASK_DONE
 ACTION_MORE = "question_more"
 ACTION_NUDGE = "stale_nudge"
 ACTION_SNOOZE = "stale_snooze"
-# The AI-drafting feature (issue 5) answers this action; see commands/questions.py.
+# The AI-drafting feature answers this action (commands/outreach.py).
 ACTION_DRAFT_FOLLOWUP = "draft_followup"
 ACTION_STATUS_PICK = "question_status_pick"
 MAX_BUTTON_VALUE = 2000
@@ -297,7 +297,3 @@ def nudge_confirmation(nudge: Nudge) -> str:
 
 def snooze_confirmation(snooze: Snooze, *, now: datetime, tz: str) -> str:
     return render("questions/snooze_done.md.j2", snooze=snooze, day=day_formatter(now, tz))
-
-
-def draft_unavailable() -> str:
-    return render("questions/draft_unavailable.md.j2")

@@ -5,10 +5,8 @@ parse (bot.nlu, offline; the language model only for what it cannot place) → q
 the ack: it reports no change to the database, so it needs no outbox. The buttons on a stale answer (Nudge owner,
 Snooze 7 days) do change it, and the nudge DM goes through the outbox in the same transaction.
 
-"Draft follow-up" (action id `draft_followup`) belongs to the AI-drafting feature. Until it exists, the
-placeholder below says drafting is not available yet. Bolt runs only the first listener that matches an action,
-so the drafting feature replaces the placeholder by registering its own `@app.action("draft_followup")` in a
-module whose `register` runs before this one's in commands/__init__.py (or by deleting the placeholder).
+"Draft follow-up" (action id `draft_followup`) and "@talentbot draft an intro email to …" (Intent.DRAFT) belong to
+the AI-drafting feature, commands/outreach.py.
 """
 
 from __future__ import annotations
@@ -28,9 +26,10 @@ from slack_sdk.errors import SlackApiError
 from bot.access import AccessDenied, Actor
 from bot.deps import Deps
 from bot.llm import ToolRouter, candidate_names_in, record_llm_call
-from bot.nlu import ParsedQuestion, Vocabulary, parse_question
+from bot.nlu import DraftArgs, ParsedQuestion, Vocabulary, parse_question
 from bot.outbox import queue_slack_call
 from bot.services.candidates import NotFound
+from bot.services.outreach import DraftRefused
 from bot.services.questions import (
     HelpAnswer,
     answer_question,
@@ -41,8 +40,8 @@ from bot.services.questions import (
 )
 from bot.templates import render
 from commands.errors import explain_refusal
+from commands.outreach import DraftDesk
 from commands.question_views import (
-    ACTION_DRAFT_FOLLOWUP,
     ACTION_MORE,
     ACTION_NUDGE,
     ACTION_SNOOZE,
@@ -51,7 +50,6 @@ from commands.question_views import (
     build_card,
     build_nudge_dm,
     decode_page_request,
-    draft_unavailable,
     nudge_confirmation,
     snooze_confirmation,
 )
@@ -184,6 +182,7 @@ def _clicked_thread(body: dict[str, Any]) -> tuple[str, str]:
 
 def register(app: App, deps: Deps) -> None:
     desk = QuestionDesk(deps)
+    drafts = DraftDesk(deps)
 
     def on_question(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not event.get("user") or event.get("bot_id"):
@@ -193,6 +192,14 @@ def register(app: App, deps: Deps) -> None:
         tz = desk.time_zone(client, actor.user_id)
         question, note = desk.understand(event.get("text") or "", actor=actor, tz=tz, now=now,
                                          bot_user_id=context.bot_user_id)
+        if isinstance(question.args, DraftArgs):
+            try:
+                drafts.draft_from_question(client, actor=actor, args=question.args, channel=event["channel"],
+                                           thread_ts=thread_of(event))
+            except (AccessDenied, NotFound, DraftRefused) as refusal:
+                tell_privately(client, channel=event["channel"], user_id=actor.user_id, thread_ts=thread_of(event),
+                               text=explain_refusal(refusal) or str(refusal))
+            return
         desk.answer(client, actor=actor, question=question, channel=event["channel"], thread_ts=thread_of(event),
                     tz=tz, now=now, note=note)
 
@@ -264,8 +271,3 @@ def register(app: App, deps: Deps) -> None:
             outcome = snooze_stale(session, actor=actor, application_id=int(action["value"]), now=now)
         tz = desk.time_zone(client, actor.user_id)
         respond(text=snooze_confirmation(outcome, now=now, tz=tz), response_type="ephemeral", replace_original=False)
-
-    @app.action(ACTION_DRAFT_FOLLOWUP)
-    def draft_follow_up_placeholder(ack: Ack, respond: Respond) -> None:
-        ack()
-        respond(text=draft_unavailable(), response_type="ephemeral", replace_original=False)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from bot.services.reminders import DueTask, ReminderGroup, ReminderKind
 from bot.services.tasks import due_label
-from bot.templates import render
+from bot.templates import environment, render
+from commands.interview_views import scorecard_button
 from commands.kit import Block, actions, button, context, message, section
-from storage.models import Task, TaskStatus
+from commands.payout_views import payout_decision_buttons
+from storage.models import Task, TaskKind, TaskStatus
 
 ACTION_TASK_DONE = "task_done"
 ACTION_TASK_SNOOZE = "task_snooze"
@@ -78,13 +82,48 @@ def build_onboarding_checklist(tasks: Sequence[Task], *, now: datetime, candidat
     return message(headline, blocks)
 
 
-def build_reminder(task: Task, *, kind: str, now: datetime, candidate_name: str | None) -> dict[str, Any]:
-    text = render("tasks/reminder.md.j2", task=task, kind=kind, due=due_label(task, now),
-                  candidate_name=candidate_name)
-    blocks: list[Block] = [section(text, block_id=f"task:{task.id}")]
-    if kind != "escalation":
-        blocks.append(task_actions(task))
-    return message(text, blocks)
+@cache
+def _reminder_words() -> Any:
+    """The reminder macros, loaded once (tasks/reminders.md.j2)."""
+    return environment().get_template("tasks/reminders.md.j2").module
+
+
+def _reminder_actions(task: DueTask) -> Block:
+    """The task's own action first (a scorecard to fill in, a bonus to decide), else Done; and Snooze."""
+    if task.kind == TaskKind.SCORECARD and task.interview_id is not None:
+        first = [scorecard_button(task.interview_id)]
+    elif task.kind == TaskKind.PAYOUT and task.referral_id is not None:
+        first = payout_decision_buttons(task.referral_id)
+    else:
+        first = [button("Done", ACTION_TASK_DONE, str(task.id), style="primary")]
+    return actions(*first, button("Snooze", ACTION_TASK_SNOOZE, str(task.id)), block_id=f"task-actions:{task.id}")
+
+
+def build_reminders(group: ReminderGroup, *, now: datetime) -> dict[str, Any]:
+    """A recipient's reminders as one message: each task's line with its buttons (block ids as in a checklist,
+    so Done / Snooze redraw it the same way), or, escalated to them, the late tasks of others without buttons."""
+    words = _reminder_words()
+    if group.escalation:
+        lines = [str(words.escalation(r.task.title, r.task.candidate_name, r.task.assignee_slack_id,
+                                      due_label(r.task, now)))
+                 for r in group.reminders]
+        blocks: list[Block] = [section(line, block_id=f"escalation:{r.task.id}")
+                               for line, r in zip(lines, group.reminders, strict=True)]
+        if len(lines) == 1:
+            return message(lines[0], blocks)
+        headline = str(words.escalation_heading(len(lines)))
+        return message(headline, [section(headline), *blocks])
+    blocks = []
+    lines = []
+    for reminder in group.reminders:
+        task = reminder.task
+        lines.append(str(words.line(str(reminder.kind), task.title, task.candidate_name, due_label(task, now))))
+        blocks += [section(lines[-1], block_id=f"task:{task.id}"), _reminder_actions(task)]
+    if len(lines) == 1:
+        return message(lines[0], blocks)
+    overdue = sum(r.kind == ReminderKind.OVERDUE for r in group.reminders)
+    headline = str(words.heading(len(lines), overdue))
+    return message(headline, [section(headline), *blocks])
 
 
 def _assignee(task: Task) -> str:

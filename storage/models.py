@@ -278,6 +278,12 @@ class Interview(SQLModel, table=True):
     status: str = Field(default=InterviewStatus.SCHEDULED, max_length=20)
     scheduled_by_slack_id: str = Field(max_length=20)
     created_at: datetime = _utc()
+    # iCalendar SEQUENCE: raised on every reschedule and on the cancellation, so that calendars take the newest
+    # invite (RFC 5546) instead of ignoring it as a repeat of the first.
+    sequence: int = 0
+    # The IANA zone the interview was scheduled in (the scheduler's Slack zone): emails state local times in it.
+    timezone: str = Field(default="UTC", max_length=64)
+    updated_at: datetime | None = _utc(nullable=True)
 
 
 class Scorecard(SQLModel, table=True):
@@ -399,6 +405,189 @@ class ProcessedRequest(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     processed_at: datetime = _utc(index=True)
 
+
+# --- inbound work taken after the ack (issue 2, ack latency: bot/inbox.py) ----------------------------
+
+
+class InboundJobStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class InboundJob(SQLModel, table=True):
+    """Work a Slack request asked for, committed before the ack and done by the inbox's workers after it.
+
+    The row is the promise made by the ack: a crash after the commit leaves it pending for the inbox's
+    recovery poll, and its unique key (the view ID of a submission, …) makes Slack's retries and double
+    clicks one job.
+    """
+
+    __tablename__ = "inbound_jobs"
+    __table_args__ = (Index("ix_inbound_jobs_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = _json(dict)
+    status: str = Field(default=InboundJobStatus.PENDING, max_length=10)
+    attempts: int = 0
+    received_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    # The process that stored the job runs it at once; the recovery poll leaves it alone until then.
+    claimed_until: datetime | None = _utc(nullable=True)
+    finished_at: datetime | None = _utc(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+# --- nurture sequences and engagement (issue 5, part B: bot/services/nurture.py, engagement.py) ---------
+
+
+class NurtureStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+class NurtureEnrollment(SQLModel, table=True):
+    """A candidate in a nurture sequence: which step comes next and when.
+
+    The `nurture_steps` job claims due rows (FOR UPDATE SKIP LOCKED on PostgreSQL) and, in the same transaction,
+    queues the step's email under a key naming enrolment and step and moves `next_step` on, so that a step is
+    sent once whatever crashes or overlaps.
+    """
+
+    __tablename__ = "nurture_enrollments"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "sequence", name="uq_nurture_enrollments_candidate_sequence"),
+        Index("ix_nurture_enrollments_status_due", "status", "next_step_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    sequence: str = Field(max_length=60)
+    status: str = Field(default=NurtureStatus.ACTIVE, max_length=12)
+    # Index into the sequence's steps of the step still to send.
+    next_step: int = 0
+    next_step_at: datetime | None = _utc(nullable=True)
+    enrolled_by_slack_id: str = Field(max_length=20)
+    enrolled_at: datetime = _utc()
+    stopped_at: datetime | None = _utc(nullable=True)
+    stop_reason: str | None = Field(default=None, max_length=60)
+    updated_at: datetime = _utc()
+
+
+class NurtureSend(SQLModel, table=True):
+    """One step of one enrolment, taken: an email queued, a draft posted for approval, or skipped (blocked).
+
+    The row's id is what the open pixel and the click links name; `links` are the URLs the email carried, the
+    only ones a click may redirect to.
+    """
+
+    __tablename__ = "nurture_sends"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "step", name="uq_nurture_sends_enrollment_step"),
+        Index("ix_nurture_sends_sequence", "sequence", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(foreign_key="nurture_enrollments.id")
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    sequence: str = Field(max_length=60)
+    step: int
+    template: str = Field(max_length=80)
+    # queued (an email), draft (waiting for approval), blocked (consent or unsubscribe: nothing sent).
+    outcome: str = Field(max_length=12)
+    email_id: int | None = Field(default=None, foreign_key="emails.id", index=True)
+    links: list[str] = _json(list)
+    created_at: datetime = _utc()
+    opened_at: datetime | None = _utc(nullable=True)
+    clicked_at: datetime | None = _utc(nullable=True)
+    replied_at: datetime | None = _utc(nullable=True)
+
+
+class EngagementEvent(SQLModel, table=True):
+    """An open, a click or a reply; append-only, the ledger behind a candidate's engagement score."""
+
+    __tablename__ = "engagement_events"
+    __table_args__ = (Index("ix_engagement_events_candidate_time", "candidate_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id")
+    send_id: int | None = Field(default=None, foreign_key="nurture_sends.id", index=True)
+    kind: str = Field(max_length=10)
+    url: str | None = Field(default=None, max_length=2000)
+    points: int = 0
+    occurred_at: datetime = _utc()
+
+
+class CandidateEngagement(SQLModel, table=True):
+    """A candidate's engagement score, kept apart from `candidates` so that tracking hits never lock that row."""
+
+    __tablename__ = "candidate_engagement"
+
+    candidate_id: int = Field(primary_key=True, foreign_key="candidates.id")
+    score: int = Field(default=0, index=True)
+    opens: int = 0
+    clicks: int = 0
+    replies: int = 0
+    last_event_at: datetime | None = _utc(nullable=True)
+    # When the owner was told this candidate is hot; once, so that every further open is no new DM.
+    routed_at: datetime | None = _utc(nullable=True)
+
+
+
+# --- AI-drafted outreach (issue 5, part A: bot/services/outreach.py, bot/drafting.py) ----------------
+
+
+class DraftStatus(StrEnum):
+    PENDING = "pending"  # posted in its thread, waiting for a decision
+    SENDING = "sending"  # approved; its email is queued
+    SENT = "sent"
+    FAILED = "failed"  # approved, but the email could not be sent (or was refused by consent at approval)
+    REJECTED = "rejected"
+
+
+class OutreachDraft(SQLModel, table=True):
+    """An outreach email waiting for a person's approval, with where it was generated and what the model saw.
+
+    Its decisions (edited, approved, rejected, regenerated) go on the append-only timeline with who, when and
+    the final text; this row holds the current text and state. `prompt_sent` is exactly what went to the model
+    (already redacted), `model_output` exactly what came back (placeholders not filled in).
+    """
+
+    __tablename__ = "outreach_drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    position_id: int | None = Field(default=None, foreign_key="positions.id")
+    # intro, follow_up: picks prompts/outreach/<purpose> templates.
+    purpose: str = Field(max_length=30)
+    status: str = Field(default=DraftStatus.PENDING, max_length=12, index=True)
+    # ai, template; for a template draft, why (ai_off, no_ai_consent, model_error).
+    source: str = Field(max_length=12)
+    source_note: str | None = Field(default=None, max_length=40)
+    subject: str = Field(max_length=300)
+    body: str
+    html_body: str | None = None
+    # Problems for the approver: placeholders the model invented or lost.
+    flags: list[str] = _json(list)
+    model: str | None = Field(default=None, max_length=120)
+    prompt_sent: list[dict[str, Any]] = _json(list)
+    model_output: str | None = None
+    model_error: str | None = Field(default=None, max_length=500)
+    # Regenerate and Edit bump it; a button carries the version it was drawn for, so a stale click is refused.
+    version: int = 1
+    requested_by_slack_id: str = Field(max_length=20)
+    channel_id: str | None = Field(default=None, max_length=20)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    decided_by_slack_id: str | None = Field(default=None, max_length=20)
+    decided_at: datetime | None = _utc(nullable=True)
+    reply_to: str | None = Field(default=None, max_length=320)
+    email_id: int | None = Field(default=None, foreign_key="emails.id", index=True)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
 
 APPEND_ONLY_TABLES = (Consent, Activity)
 

@@ -18,6 +18,7 @@ from storage.models import (
     EmailMessage,
     OutboxMessage,
     OutboxStatus,
+    OutreachDraft,
     Position,
     PositionStatus,
     ProcessedRequest,
@@ -263,6 +264,16 @@ def count_emails(session: Session, status: str) -> int:
     return session.exec(select(func.count()).select_from(EmailMessage).where(EmailMessage.status == status)).one()
 
 
+def failed_emails(session: Session, *, limit: int) -> Sequence[EmailMessage]:
+    """Emails the mail job gave up on, newest first (for the admins' Home tab)."""
+    return session.exec(
+        select(EmailMessage)
+        .where(EmailMessage.status == OutboxStatus.FAILED)
+        .order_by(col(EmailMessage.created_at).desc(), col(EmailMessage.id).desc())
+        .limit(limit)
+    ).all()
+
+
 def webhook_by_dedupe_key(session: Session, dedupe_key: str) -> WebhookDelivery | None:
     return session.exec(select(WebhookDelivery).where(WebhookDelivery.dedupe_key == dedupe_key)).first()
 
@@ -421,33 +432,40 @@ def client_submission_for(session: Session, application_id: int) -> Activity | N
 def tasks_needing_reminders(
     session: Session, *, now: datetime, remind_until: datetime, escalate_until: datetime,
     after: tuple[datetime, int] | None, limit: int,
-) -> Sequence[tuple[Task, str | None, str | None]]:
-    """Open tasks with a before-due reminder, overdue notice or escalation still to handle at `now`, with the
-    candidate's name and owner; oldest due first, from after the (due_at, id) key `after`.
+) -> Sequence[Any]:
+    """Open tasks with a before-due reminder, overdue notice or escalation still to handle at `now`, as plain rows
+    (the task's columns a reminder needs, `candidate_name`, `owner_slack_id`); oldest due first, from after the
+    (due_at, id) key `after`.
 
-    Rows are locked for the caller's transaction and rows another transaction holds are skipped (PostgreSQL),
-    so concurrent runs share the work instead of repeating it. An escalated task has nothing left for its due
-    time (escalation comes last, and moving the due time clears escalated_at), which keeps the range scan on
-    ix_tasks_status_due short.
+    Plain rows, not ORM entities: a late run reads thousands and only looks at them, and building identity-mapped
+    objects cost more than the query. Rows are locked for the caller's transaction and rows another transaction
+    holds are skipped (PostgreSQL), so concurrent runs share the work instead of repeating it. An escalated task
+    has nothing left for its due time (escalation comes last, and moving the due time clears escalated_at), which
+    keeps the range scan on ix_tasks_status_due short.
     """
-    due_at = col(Task.due_at)
+    from sqlalchemy import select as core_select
+
+    t: Any = Task.__table__.c  # type: ignore[attr-defined]
+    c: Any = Candidate.__table__.c  # type: ignore[attr-defined]
     unhandled = (
-        col(Task.reminded_for_due_at).is_distinct_from(due_at)
-        | ((due_at <= now) & col(Task.overdue_notified_for_due_at).is_distinct_from(due_at))
-        | (due_at <= escalate_until)
+        t.reminded_for_due_at.is_distinct_from(t.due_at)
+        | ((t.due_at <= now) & t.overdue_notified_for_due_at.is_distinct_from(t.due_at))
+        | (t.due_at <= escalate_until)
     )
     query = (
-        select(Task, Candidate.full_name, Candidate.owner_slack_id)
-        .outerjoin(Candidate, col(Candidate.id) == Task.candidate_id)
-        .where(Task.status == TaskStatus.OPEN, due_at <= remind_until, col(Task.escalated_at).is_(None), unhandled)
-        .order_by(due_at, col(Task.id))
+        core_select(t.id, t.kind, t.title, t.group_key, t.interview_id, t.candidate_id, t.application_id,
+                    t.assignee_slack_id, t.due_at, t.reminded_for_due_at, t.overdue_notified_for_due_at,
+                    t.escalated_at, c.full_name.label("candidate_name"), c.owner_slack_id)
+        .select_from(Task.__table__.outerjoin(Candidate.__table__, c.id == t.candidate_id))  # type: ignore[attr-defined]
+        .where(t.status == TaskStatus.OPEN, t.due_at <= remind_until, t.escalated_at.is_(None), unhandled)
+        .order_by(t.due_at, t.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=Task)  # type: ignore[arg-type]
+        .with_for_update(skip_locked=True, of=Task.__table__)  # type: ignore[attr-defined]
     )
     if after is not None:
         # Spelled out rather than a row-value comparison so that the index bound on due_at is obvious to planners.
-        query = query.where(due_at >= after[0], (due_at > after[0]) | (col(Task.id) > after[1]))
-    return session.exec(query).all()  # type: ignore[return-value]
+        query = query.where(t.due_at >= after[0], (t.due_at > after[0]) | (t.id > after[1]))
+    return session.connection().execute(query).all()
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -470,35 +488,34 @@ def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
-def mark_task_reminders(session: Session, marks: Sequence[dict[str, Any]]) -> None:
-    """Set the reminder markers of many tasks ({id, reminded_for_due_at, overdue_notified_for_due_at,
-    escalated_at}) at once, without going through the ORM's unit of work.
+def mark_task_reminders(session: Session, marks: Sequence[dict[str, Any]], *, now: datetime) -> None:
+    """Record many tasks' reminders as handled ({id, reminded, overdue, escalated}: which of the markers to set
+    — the first two to the task's due time, escalated_at to `now`) in one statement, however many tasks.
 
-    PostgreSQL: one UPDATE … FROM unnest(arrays), a single statement however many tasks; SQLite (in-process,
-    no round trips): an executemany.
+    Flags rather than values: the database already has each due time, so nothing is formatted in Python (a
+    late run marks thousands), and the markers equal due_at exactly, whatever the backend's datetime text.
     """
     from sqlalchemy import bindparam, text
+
+    from storage.types import UTCDateTime
 
     if not marks:
         return
     if _is_postgresql(session):
-        session.connection().execute(text(
-            "UPDATE tasks SET reminded_for_due_at = u.reminded, overdue_notified_for_due_at = u.overdue, "
-            "escalated_at = u.escalated FROM json_to_recordset(CAST(:marks AS json)) "
-            "AS u(id integer, reminded timestamp, overdue timestamp, escalated timestamp) WHERE tasks.id = u.id"),
-            {"marks": _json_rows([{"id": m["id"], "reminded": _utc_text(m["reminded_for_due_at"]),
-                                   "overdue": _utc_text(m["overdue_notified_for_due_at"]),
-                                   "escalated": _utc_text(m["escalated_at"])} for m in marks])})
-        return
-    table: Any = Task.__table__  # type: ignore[attr-defined]
-    statement = (
-        update(table).where(table.c.id == bindparam("task_id"))
-        .values(reminded_for_due_at=bindparam("reminded_for_due_at", type_=table.c.reminded_for_due_at.type),
-                overdue_notified_for_due_at=bindparam("overdue_notified_for_due_at",
-                                                      type_=table.c.overdue_notified_for_due_at.type),
-                escalated_at=bindparam("escalated_at", type_=table.c.escalated_at.type))
-    )
-    session.connection().execute(statement, [{**mark, "task_id": mark["id"]} for mark in marks])
+        source = ("json_to_recordset(CAST(:marks AS json)) "
+                  "AS u(id integer, reminded boolean, overdue boolean, escalated boolean)")
+    else:
+        source = ("(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.reminded') AS reminded, "
+                  "json_extract(value, '$.overdue') AS overdue, json_extract(value, '$.escalated') AS escalated "
+                  "FROM json_each(:marks)) AS u")
+    session.connection().execute(text(
+        "UPDATE tasks SET "
+        "reminded_for_due_at = CASE WHEN u.reminded THEN tasks.due_at ELSE tasks.reminded_for_due_at END, "
+        "overdue_notified_for_due_at = CASE WHEN u.overdue THEN tasks.due_at "
+        "ELSE tasks.overdue_notified_for_due_at END, "
+        f"escalated_at = CASE WHEN u.escalated THEN :now ELSE tasks.escalated_at END FROM {source} "
+        "WHERE tasks.id = u.id").bindparams(bindparam("now", type_=UTCDateTime())),
+        {"marks": _json_rows(marks), "now": now})
 
 
 def _open_and_over_sla(entered_before: dict[str, datetime]) -> Any:
@@ -554,8 +571,11 @@ def applications_over_sla(session: Session, entered_before: dict[str, datetime],
 
 def append_activities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Timeline rows ({candidate_id, application_id, position_id, actor, kind, payload, occurred_at}) in one
-    statement (PostgreSQL) or one executemany (SQLite): a job may flag thousands at once."""
-    from sqlalchemy import insert, text
+    statement, however many: a job may flag or escalate thousands at once, and an executemany processes every
+    row's parameters in Python."""
+    from datetime import UTC
+
+    from sqlalchemy import text
 
     if not rows:
         return
@@ -566,7 +586,19 @@ def append_activities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             "position_id integer, actor text, kind text, payload json, occurred_at timestamp)"),
             {"rows": _json_rows([{**row, "occurred_at": _utc_text(row["occurred_at"])} for row in rows])})
         return
-    session.connection().execute(insert(Activity.__table__), list(rows))  # type: ignore[attr-defined]
+    # SQLite: json_each; the time in the text form SQLAlchemy stores DateTime in ('2026-11-16 09:00:00.000000'),
+    # so that it sorts and compares with the rows written through the ORM.
+    stamps: dict[datetime, str] = {}
+    for row in rows:
+        if row["occurred_at"] not in stamps:
+            stamps[row["occurred_at"]] = row["occurred_at"].astimezone(UTC).replace(tzinfo=None).isoformat(
+                " ", "microseconds")
+    session.connection().execute(text(
+        "INSERT INTO activities (candidate_id, application_id, position_id, actor, kind, payload, occurred_at) "
+        "SELECT json_extract(value, '$.candidate_id'), json_extract(value, '$.application_id'), "
+        "json_extract(value, '$.position_id'), json_extract(value, '$.actor'), json_extract(value, '$.kind'), "
+        "json_extract(value, '$.payload'), json_extract(value, '$.occurred_at') FROM json_each(:rows)"),
+        {"rows": _json_rows([{**row, "occurred_at": stamps[row["occurred_at"]]} for row in rows])})
 
 
 def existing_outbox_keys(session: Session, dedupe_keys: Sequence[str]) -> set[str]:
@@ -1485,3 +1517,156 @@ def cancel_pending_emails(session: Session, *, candidate_id: int, kind_prefix: s
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
+
+
+# --- nurture sequences and engagement (issue 5, part B: bot/services/nurture.py, engagement.py) -------------
+# The section imports its own tables, so that it can change without touching the import block at the top.
+
+from storage.models import (  # noqa: E402
+    CandidateEngagement,
+    EngagementEvent,
+    NurtureEnrollment,
+    NurtureSend,
+    NurtureStatus,
+)
+
+
+def claim_due_enrollments(session: Session, *, now: datetime, limit: int) -> Sequence[NurtureEnrollment]:
+    """Active enrolments whose next step is due, locked for this transaction.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so that concurrent runs take disjoint rows instead of waiting. SQLite:
+    the transaction began with BEGIN IMMEDIATE (storage.db), which already keeps every other writer out.
+    """
+    statement = (select(NurtureEnrollment)
+                 .where(col(NurtureEnrollment.status) == NurtureStatus.ACTIVE,
+                        col(NurtureEnrollment.next_step_at) <= now)
+                 .order_by(col(NurtureEnrollment.next_step_at), col(NurtureEnrollment.id))
+                 .limit(limit))
+    if _is_postgresql(session):
+        statement = statement.with_for_update(skip_locked=True)
+    return session.exec(statement).all()
+
+
+def enrollment_for(session: Session, *, candidate_id: int, sequence: str) -> NurtureEnrollment | None:
+    return session.exec(select(NurtureEnrollment).where(NurtureEnrollment.candidate_id == candidate_id,
+                                                        NurtureEnrollment.sequence == sequence)).first()
+
+
+def enrollments_of(session: Session, candidate_id: int) -> Sequence[NurtureEnrollment]:
+    return session.exec(select(NurtureEnrollment).where(NurtureEnrollment.candidate_id == candidate_id)
+                        .order_by(col(NurtureEnrollment.id))).all()
+
+
+def stop_active_enrollments(session: Session, *, candidate_id: int, reason: str, now: datetime) -> list[int]:
+    """Stop every active enrolment of the candidate; returns the ids stopped."""
+    ids = list(session.exec(select(NurtureEnrollment.id).where(
+        NurtureEnrollment.candidate_id == candidate_id, NurtureEnrollment.status == NurtureStatus.ACTIVE)).all())
+    if ids:
+        session.exec(  # type: ignore[call-overload]
+            update(NurtureEnrollment).where(col(NurtureEnrollment.id).in_(ids))
+            .values(status=NurtureStatus.STOPPED, stop_reason=reason[:60], stopped_at=now, updated_at=now,
+                    next_step_at=None)
+            .execution_options(synchronize_session="fetch"))
+    return [i for i in ids if i is not None]
+
+
+def enrolled_candidate_ids(session: Session, *, sequence: str, candidate_ids: Sequence[int]) -> set[int]:
+    if not candidate_ids:
+        return set()
+    return set(session.exec(select(NurtureEnrollment.candidate_id).where(
+        NurtureEnrollment.sequence == sequence, col(NurtureEnrollment.candidate_id).in_(list(candidate_ids)))).all())
+
+
+def segment_candidates(session: Session, *, location: str | None, seniority: str | None, min_score: int | None,
+                       after_id: int, limit: int) -> Sequence[tuple[Candidate, int]]:
+    """Active candidates matching the filters SQL can check cheaply, with their engagement score, by id."""
+    statement = (select(Candidate, func.coalesce(CandidateEngagement.score, 0))
+                 .join(CandidateEngagement, col(CandidateEngagement.candidate_id) == col(Candidate.id), isouter=True)
+                 .where(col(Candidate.status) == "active", col(Candidate.id) > after_id))
+    if location:
+        statement = statement.where(func.lower(col(Candidate.location)).contains(location.casefold(),
+                                                                                  autoescape=True))
+    if seniority:
+        statement = statement.where(func.lower(col(Candidate.seniority)) == seniority.casefold())
+    if min_score is not None:
+        statement = statement.where(func.coalesce(CandidateEngagement.score, 0) >= min_score)
+    return session.exec(statement.order_by(col(Candidate.id)).limit(limit)).all()  # type: ignore[return-value]
+
+
+def position_titles_by_candidate(session: Session, candidate_ids: Sequence[int]) -> dict[int, list[str]]:
+    titles: dict[int, list[str]] = {}
+    if not candidate_ids:
+        return titles
+    rows = session.exec(select(Application.candidate_id, Position.title)
+                        .join(Position, col(Position.id) == col(Application.position_id))
+                        .where(col(Application.candidate_id).in_(list(candidate_ids)))
+                        .order_by(col(Application.created_at).desc())).all()
+    for candidate_id, title in rows:
+        titles.setdefault(candidate_id, []).append(title)
+    return titles
+
+
+def nurture_send_for_message_ids(session: Session, message_ids: Sequence[str]) -> NurtureSend | None:
+    """The nurture step whose email carried one of these Message-IDs (a reply's In-Reply-To / References)."""
+    if not message_ids:
+        return None
+    return session.exec(select(NurtureSend).join(EmailMessage, col(EmailMessage.id) == col(NurtureSend.email_id))
+                        .where(col(EmailMessage.message_id).in_(list(message_ids)))
+                        .order_by(col(NurtureSend.id).desc())).first()
+
+
+def candidate_engagement_for_update(session: Session, candidate_id: int) -> CandidateEngagement:
+    """The candidate's engagement row, created when missing, locked for the rest of the transaction."""
+    table: Any = CandidateEngagement.__table__  # type: ignore[attr-defined]
+    if _is_postgresql(session):
+        from sqlalchemy.dialects import postgresql
+
+        session.connection().execute(postgresql.insert(table).values(candidate_id=candidate_id, score=0, opens=0,
+                                                                     clicks=0, replies=0)
+                                     .on_conflict_do_nothing(index_elements=["candidate_id"]))
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        session.connection().execute(sqlite.insert(table).values(candidate_id=candidate_id, score=0, opens=0,
+                                                                 clicks=0, replies=0)
+                                     .on_conflict_do_nothing(index_elements=["candidate_id"]))
+    row = session.get(CandidateEngagement, candidate_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
+
+
+def nurture_rates(session: Session, *, since: datetime | None, before: datetime | None
+                  ) -> Sequence[tuple[str, int, int, int, int]]:
+    """Per sequence: emails queued, and how many of them were opened, clicked and replied to."""
+    def counted(column: Any) -> Any:
+        return func.count(column)
+
+    statement = select(NurtureSend.sequence, counted(NurtureSend.email_id), counted(NurtureSend.opened_at),
+                       counted(NurtureSend.clicked_at), counted(NurtureSend.replied_at)) \
+        .where(col(NurtureSend.email_id).is_not(None))
+    if since is not None:
+        statement = statement.where(col(NurtureSend.created_at) >= since)
+    if before is not None:
+        statement = statement.where(col(NurtureSend.created_at) < before)
+    return session.exec(statement.group_by(col(NurtureSend.sequence))  # type: ignore[return-value]
+                        .order_by(col(NurtureSend.sequence))).all()
+
+
+def engagement_event_exists(session: Session, *, send_id: int, kind: str) -> bool:
+    return session.exec(select(EngagementEvent.id).where(EngagementEvent.send_id == send_id,
+                                                         EngagementEvent.kind == kind).limit(1)).first() is not None
+
+
+def drafts_with_status(session: Session, status: str, *, limit: int) -> list[int]:
+    rows = session.exec(select(OutreachDraft.id).where(OutreachDraft.status == status)
+                        .order_by(col(OutreachDraft.id)).limit(limit)).all()
+    return [row for row in rows if row is not None]
+
+
+def candidates_with_pending_emails(session: Session, *, kind_prefix: str, limit: int) -> list[int]:
+    rows = session.exec(
+        select(EmailMessage.candidate_id).where(col(EmailMessage.status) == OutboxStatus.PENDING)
+        .where(col(EmailMessage.kind).startswith(kind_prefix, autoescape=True))
+        .where(col(EmailMessage.candidate_id).is_not(None)).distinct().limit(limit)
+    ).all()
+    return [row for row in rows if row is not None]

@@ -125,4 +125,4 @@ def app(deps: Deps) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def signed(app: RunningApp, slack: FakeSlack) -> SignedSlackClient:
-    return SignedSlackClient(app.url, SIGNING_SECRET, fake_slack=slack)
+    return SignedSlackClient(app.url, SIGNING_SECRET, fake_slack=slack, settle=app.settle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -42,7 +43,7 @@ from commands.interview_views import (
 )
 from commands.notifications import queue_referral_news
 from storage.db import Database
-from storage.models import Application, Interview, OutboxMessage, Scorecard, Task, TaskStatus
+from storage.models import Activity, Application, Interview, OutboxMessage, Scorecard, Task, TaskStatus
 from tests.conftest import WORKSPACE, Clock
 from tests.harness import check_blocks, check_view
 
@@ -327,3 +328,126 @@ def test_the_modals_are_valid_block_kit(db: Database, clock: Clock) -> None:
     draft = read_scorecard_form(values, criteria=CRITERIA)
     assert draft.ratings[CRITERIA[0]] == "5" and draft.ratings[CRITERIA[1]] is None and draft.recommendation == "yes"
     assert scorecard_errors({CRITERIA[1]: "x", "notes": "y"}, criteria=CRITERIA) == {"criterion_1": "x", "notes": "y"}
+
+
+# --- rescheduling and cancelling ----------------------------------------------------------------------
+
+
+def _moved(clock: Clock, **changes: object) -> ValidInterview:
+    fields: dict[str, object] = dict(starts_at=clock() + timedelta(days=2, hours=5), duration_minutes=45,
+                                     interviewer_slack_ids=(PANEL[0], "UNEWPANEL"), location="Room 5",
+                                     timezone="Europe/Berlin")
+    fields.update(changes)
+    return ValidInterview(**fields)  # type: ignore[arg-type]
+
+
+def test_a_reschedule_raises_the_sequence_and_a_repeat_changes_nothing(db: Database, clock: Clock) -> None:
+    from bot.services.interviews import reschedule_interview
+
+    scheduled = schedule(db, clock, referred_application(db, clock))
+    assert scheduled.sequence == 0 and scheduled.candidate_email == "jane@example.com"
+    for expected_sequence, changed in ((1, True), (1, False)):
+        with db.transaction() as session:
+            change = reschedule_interview(session, actor=MANAGER, interview_id=scheduled.interview_id,
+                                          interview=_moved(clock), now=clock())
+        assert change.changed is changed and change.interview.sequence == expected_sequence
+    assert change.interview.timezone == "Europe/Berlin"
+    with db.transaction() as session:
+        first = reschedule_interview(session, actor=MANAGER, interview_id=scheduled.interview_id,
+                                     interview=_moved(clock, interviewer_slack_ids=PANEL), now=clock())
+    assert first.removed_interviewer_slack_ids == ("UNEWPANEL",) and first.interview.sequence == 2
+    with db.read() as session:
+        row = session.get(Interview, scheduled.interview_id)
+        moves = session.exec(select(Activity).where(Activity.kind == "interview.rescheduled")).all()
+    assert row is not None and row.starts_at == clock() + timedelta(days=2, hours=5) and row.duration_minutes == 45
+    assert [m.payload["sequence"] for m in moves] == [1, 2]
+
+
+def test_a_reschedule_reports_who_left_the_panel(db: Database, clock: Clock) -> None:
+    from bot.services.interviews import reschedule_interview
+
+    scheduled = schedule(db, clock, referred_application(db, clock))
+    with db.transaction() as session:
+        change = reschedule_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id,
+                                      interview=_moved(clock), now=clock())
+    assert change.removed_interviewer_slack_ids == (PANEL[1],)
+    assert change.interview.interviewer_slack_ids == (PANEL[0], "UNEWPANEL")
+
+
+def test_cancelling_is_once_and_only_for_the_hiring_team_before_the_start(db: Database, clock: Clock) -> None:
+    from bot.services.interviews import InterviewRefused, cancel_interview, reschedule_interview
+
+    scheduled = schedule(db, clock, referred_application(db, clock))
+    with pytest.raises(AccessDenied), db.transaction() as session:
+        cancel_interview(session, actor=STRANGER, interview_id=scheduled.interview_id, now=clock())
+    with db.transaction() as session:
+        first = cancel_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id, now=clock())
+    with db.transaction() as session:
+        again = cancel_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id, now=clock())
+    assert (first.changed, first.interview.sequence, first.interview.status) == (True, 1, "cancelled")
+    assert (again.changed, again.interview.sequence) == (False, 1)
+    with pytest.raises(InterviewRefused, match="cancelled"), db.transaction() as session:
+        reschedule_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id, interview=_moved(clock),
+                             now=clock())
+
+    other = schedule(db, clock, referred_application(db, clock, title="Data Engineer", email="max@example.com",
+                                                     name="Max Roe"), key="V2")
+    clock.now = other.starts_at + timedelta(minutes=1)
+    with pytest.raises(InterviewRefused, match="already started"), db.transaction() as session:
+        cancel_interview(session, actor=RECRUITER, interview_id=other.interview_id, now=clock())
+
+
+def test_the_update_and_the_cancel_are_valid_icalendar(db: Database, clock: Clock) -> None:
+    from bot.services.interviews import cancel_interview, reschedule_interview
+
+    scheduled = schedule(db, clock, referred_application(db, clock))
+    clock.advance(hours=1)
+    with db.transaction() as session:
+        moved = reschedule_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id,
+                                     interview=_moved(clock, interviewer_slack_ids=PANEL), now=clock()).interview
+    invitees = [Invitee("jane@example.com", "Jane Doe")]
+    update = Calendar.from_ical(build_invite_ics(moved, organizer="jobs@acme.test", company_name="Acme",
+                                                 invitees=invitees))
+    [event] = update.events
+    assert update["method"] == "REQUEST" and event["sequence"] == 1 and event.uid == scheduled.ical_uid
+    stamp = event.DTSTAMP
+    assert event.start == moved.starts_at and stamp == clock()
+    with db.transaction() as session:
+        cancelled = cancel_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id,
+                                     now=clock()).interview
+    ics = build_invite_ics(cancelled, organizer="jobs@acme.test", company_name="Acme", invitees=invitees,
+                           method="CANCEL")
+    calendar = Calendar.from_ical(ics)
+    [event] = calendar.events
+    assert calendar["method"] == "CANCEL" and event["sequence"] == 2 and str(event["status"]) == "CANCELLED"
+    assert event.uid == scheduled.ical_uid
+
+
+def test_no_interview_email_to_a_candidate_who_revoked_contact_consent(db: Database, clock: Clock) -> None:
+    from bot.services.interviews import cancel_interview
+    from storage.models import Consent
+
+    scheduled = schedule(db, clock, referred_application(db, clock))
+    with db.transaction() as session:
+        session.add(Consent(candidate_id=scheduled.candidate_id, kind="contact", action="revoked",
+                            recorded_at=clock(), evidence="Asked by email not to be contacted"))
+    with db.transaction() as session:
+        change = cancel_interview(session, actor=RECRUITER, interview_id=scheduled.interview_id, now=clock())
+    assert change.interview.candidate_email is None
+
+
+def test_the_reschedule_modal_starts_from_the_interview(db: Database, clock: Clock) -> None:
+    from bot.services.interviews import interview_change_form
+    from commands.interview_views import build_reschedule_modal, read_reschedule_metadata
+
+    scheduled = schedule(db, clock, referred_application(db, clock))
+    with db.read() as session:
+        form = interview_change_form(session, actor=MANAGER, interview_id=scheduled.interview_id, now=clock())
+    view = build_reschedule_modal(form, timezone="Europe/Berlin", default_minutes=60)
+    assert check_view(view, expected_type="modal") == []
+    elements = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    local = scheduled.starts_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert elements["time"]["initial_time"] == f"{local:%H:%M}" and elements["time"]["timezone"] == "Europe/Berlin"
+    assert elements["date"]["initial_date"] == local.date().isoformat()
+    assert elements["interviewers"]["initial_users"] == list(PANEL)
+    assert read_reschedule_metadata(view) == (scheduled.interview_id, "Europe/Berlin")

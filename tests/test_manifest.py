@@ -58,6 +58,9 @@ def test_every_registered_slash_command_is_in_the_manifest() -> None:
 
     class Recorder:
         def __getattr__(self, name: str) -> Any:
+            if name == "inbox":
+                return self  # the inbox's job handlers are not Slack listeners; record nothing for them
+
             def decorator_factory(*args: Any, **kwargs: Any) -> Any:
                 if name == "command":
                     registered.add(str(args[0]))

@@ -323,6 +323,12 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
     ("time to offer les 10 derniers jours", M, {"metric": Metric.TIME_TO_OFFER, "time_range": PAST_10_DAYS}),
     ("referral hires el mes pasado", M, {"metric": Metric.REFERRAL_HIRES, "time_range": LAST_MONTH}),
     ("hires from referrals letzten Monat", M, {"metric": Metric.REFERRAL_HIRES, "time_range": LAST_MONTH}),
+    # nurture sequences (issue 5)
+    ("nurture open rates", M, {"metric": Metric.NURTURE_RATES}),
+    ("how are our sequences performing this quarter?", M,
+     {"metric": Metric.NURTURE_RATES, "time_range": THIS_QUARTER}),
+    ("reply rate of the nurture emails last month", M, {"metric": Metric.NURTURE_RATES, "time_range": LAST_MONTH}),
+    ("click rates", M, {"metric": Metric.NURTURE_RATES}),
     ("time to offer dieses Jahr", M, {"metric": Metric.TIME_TO_OFFER, "time_range": THIS_YEAR}),
     ("referral hires from September to October", M,
      {"metric": Metric.REFERRAL_HIRES, "time_range": between("2026-08-31 22:00", "2026-10-31 23:00")}),

@@ -19,7 +19,7 @@ from bot.workspace import RemindersConfig, WorkspaceConfig
 from storage.db import Database
 from storage.models import Activity, Application, Candidate, OutboxMessage, Position, Task
 from tests.conftest import EMPLOYEE, HIRING_MANAGER, OTHER_EMPLOYEE, RECRUITER, RECRUITING_CHANNEL, Clock
-from tests.harness import FakeSlack
+from tests.harness import FakeSlack, check_blocks
 
 SETTINGS = RemindersConfig()  # 4 h before due; escalate a day after; snooze a day
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
@@ -98,6 +98,15 @@ def _outbox_keys(db: Database) -> list[str]:
         return sorted(session.exec(select(OutboxMessage.dedupe_key)).all())
 
 
+def _reminded(db: Database) -> list[tuple[str, int]]:
+    """Every task line queued in a reminder message: ("task", id) for the assignee's, ("escalation", id)."""
+    with db.read() as session:
+        payloads = session.exec(select(OutboxMessage.payload)).all()
+    lines = [block["block_id"].split(":") for payload in payloads for block in payload["blocks"]
+             if block.get("block_id", "").startswith(("task:", "escalation:"))]
+    return sorted((kind, int(task_id)) for kind, task_id in lines)
+
+
 def _run(deps: Deps, clock: Clock, at: datetime, job: str = "task_reminders") -> str:
     clock.now = at
     return JOBS[job].run(deps)
@@ -122,11 +131,15 @@ def test_a_task_is_reminded_then_overdue_then_escalated_each_once(deps: Deps, cl
     [escalation] = _reminders(slack, RECRUITER)
     assert "Escalation" in escalation and f"<@{EMPLOYEE}>" in escalation
     assert len(_reminders(slack, EMPLOYEE)) == 2, "the assignee is not told again"
-    assert _outbox_keys(deps.db) == sorted(
-        f"reminder:{task.id}:{kind}:{due.isoformat()}" for kind in ("before_due", "overdue", "escalation"))
+    assert len(_outbox_keys(deps.db)) == 3
+    assert _reminded(deps.db) == [("escalation", task.id), ("task", task.id), ("task", task.id)]
     with deps.db.read() as session:
         escalated = session.exec(select(Activity).where(Activity.kind == "task.escalated")).one()
     assert escalated.payload["to"] == RECRUITER and escalated.payload["task_id"] == task.id
+    assert escalated.occurred_at == due + timedelta(days=1), "stored as the ORM stores times, on both databases"
+    with deps.db.read() as session:
+        newest = session.exec(select(Activity).where(Activity.occurred_at >= due + timedelta(days=1))).all()
+    assert [a.kind for a in newest] == ["task.escalated"]
 
 
 def test_restart_and_missed_ticks_send_each_reminder_once(deps: Deps, settings: Settings, config: WorkspaceConfig,
@@ -168,7 +181,7 @@ def test_a_task_first_seen_late_gets_only_the_relevant_message(deps: Deps, clock
     assert "overdue by 3 days" in owner_notice
     [escalation] = _reminders(slack, RECRUITING_CHANNEL)
     assert "Ann Poe" in escalation and "Escalation" in escalation
-    assert f"reminder:{owners_task.id}:escalation:{owners_task.due_at.isoformat()}" in _outbox_keys(deps.db)
+    assert ("escalation", owners_task.id) in _reminded(deps.db)
 
     # A channel's task with nobody owning the candidate: the escalation would go to that channel anyway, so it
     # replaces the overdue notice there.
@@ -213,7 +226,7 @@ def test_snooze_moves_the_reminders_to_the_new_due_time(deps: Deps, clock: Clock
     texts = _reminders(slack, EMPLOYEE)
     assert len(texts) == 3 and "Reminder" in texts[1] and "overdue" in texts[2]
     assert len(_reminders(slack, RECRUITER)) == 2
-    assert sum(key.endswith(new_due.isoformat()) for key in _outbox_keys(deps.db)) == 3
+    assert _reminded(deps.db) == [("escalation", task.id)] * 2 + [("task", task.id)] * 3, "once per due time"
 
 
 def test_done_tasks_are_not_reminded(deps: Deps, clock: Clock, slack: FakeSlack) -> None:
@@ -248,17 +261,19 @@ def test_concurrent_runs_queue_each_reminder_once(db: Database, config: Workspac
     queued = [outbox_id for ids in results for outbox_id in ids]
     keys = _outbox_keys(db)
     assert len(queued) == len(set(queued)) == len(keys) == len(set(keys))
+    reminded = _reminded(db)
+    assert len(reminded) == len(set(reminded)), "no task is in two messages for the same due time"
     # Due times from 30 h ago to 3.7 h ahead: due-soon, overdue and escalated tasks, each sent what its time calls for.
     expected = 0
     for task in tasks:
         decision = decide_reminders(task, settings=config.reminders, now=T0,
                                     assignee_is_escalation_target=False)
         expected += len(decision.send)
-    assert len(keys) == expected > 100
+    assert len(reminded) == expected > 100
     with db.read() as session:
         escalations = session.exec(select(Activity).where(Activity.kind == "task.escalated")).all()
     # Timeline rows have no dedupe key: only the row locks keep two runs from handling one task twice.
-    assert len(escalations) == sum(key.split(":")[2] == "escalation" for key in keys) > 0
+    assert len(escalations) == sum(kind == "escalation" for kind, _ in reminded) > 0
 
 
 # --- stage SLAs ------------------------------------------------------------------------------------
@@ -355,3 +370,47 @@ def test_concurrent_sla_runs_flag_each_breach_once(db: Database, config: Workspa
         flags = session.exec(select(Activity).where(Activity.kind == "sla.flagged")).all()
     assert len(flags) == 30 and len({f.application_id for f in flags}) == 30
     assert len(queued) == 4 and sorted(_outbox_keys(db)) == [f"sla:UOWNER{i}:2026-11-16" for i in range(4)]
+
+
+# --- one message per recipient ------------------------------------------------------------------------
+
+
+def test_a_late_run_sends_each_recipient_checklists_not_a_dm_per_task(db: Database, config: WorkspaceConfig) -> None:
+    with db.transaction() as session:
+        tasks = [_add_task(session, due_at=T0 - timedelta(hours=2, minutes=i), name=f"Person {i:02d}")
+                 for i in range(23)]
+        solo_task = _add_task(session, due_at=T0 + timedelta(hours=1), assignee=HIRING_MANAGER, name="Solo Sam")
+    queue_task_reminders(db, config, now=T0)
+    with db.read() as session:
+        messages = {m.dedupe_key: m.payload for m in session.exec(select(OutboxMessage)).all()}
+    mine = [p for p in messages.values() if p["channel"] == EMPLOYEE]
+    assert sorted(len([b for b in p["blocks"] if b.get("block_id", "").startswith("task:")]) for p in mine) == [3, 20]
+    for payload in mine:
+        assert check_blocks(payload["blocks"], surface="message") == []
+        assert "of your tasks need attention" in payload["text"]
+        assert all(b["elements"][0]["action_id"] == "task_done" and b["elements"][1]["action_id"] == "task_snooze"
+                   for b in payload["blocks"] if b["type"] == "actions")
+    assert _reminded(db) == sorted(("task", t.id) for t in [*tasks, solo_task]), "each task once"
+    [solo] = [p for p in messages.values() if p["channel"] == HIRING_MANAGER]
+    assert solo["text"].startswith(":alarm_clock: Reminder: *Send calendar invite* for Solo Sam is due in 1 h")
+    # Running again, or with the same content after a crash, queues nothing new.
+    assert queue_task_reminders(db, config, now=T0 + timedelta(minutes=5)) == []
+    assert len(_outbox_keys(db)) == len(messages)
+
+
+def test_scorecard_and_payout_reminders_carry_their_own_buttons(db: Database, config: WorkspaceConfig) -> None:
+    from bot.services.reminders import DueTask, Reminder, ReminderGroup
+    from commands.task_views import build_reminders
+
+    scorecard = DueTask(id=7, kind="scorecard", title="Scorecard: Jane Doe (Backend Engineer)", due_at=T0,
+                        assignee_slack_id=EMPLOYEE, candidate_name="Jane Doe", interview_id=3)
+    payout = DueTask(id=8, kind="payout", title="Decide the referral bonus for hiring Jane Doe",
+                     due_at=T0, assignee_slack_id=EMPLOYEE, candidate_name="Jane Doe", referral_id=5)
+    group = ReminderGroup(EMPLOYEE, False, (Reminder(scorecard, ReminderKind.OVERDUE, EMPLOYEE),
+                                            Reminder(payout, ReminderKind.OVERDUE, EMPLOYEE)))
+    blocks = build_reminders(group, now=T0 + timedelta(hours=3))["blocks"]
+    buttons = {b["block_id"]: [(e["action_id"], e["value"]) for e in b["elements"]]
+               for b in blocks if b["type"] == "actions"}
+    assert buttons == {"task-actions:7": [("scorecard_open", "3"), ("task_snooze", "7")],
+                       "task-actions:8": [("payout_approve", "5"), ("payout_reject", "5"), ("task_snooze", "8")]}
+    assert "overdue by 3 h" in str(blocks) and "2 of your tasks need attention (2 overdue)" in blocks[0]["text"]["text"]

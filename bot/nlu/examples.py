@@ -17,4 +17,5 @@ INTENT_EXAMPLES: Mapping[Intent, tuple[str, ...]] = MappingProxyType({
     Intent.MY_REFERRALS: ("my referrals", "how are the people I referred doing?"),
     Intent.METRIC: ("referral hires this quarter", "time to offer for the last 90 days", "offer acceptance rate"),
     Intent.HELP: ("help", "what can you do?"),
+    Intent.DRAFT: ("draft an intro email to Jane Doe for the backend role", "draft a follow-up to Jane Doe"),
 })  # fmt: skip

@@ -54,6 +54,8 @@ _CUES: tuple[tuple[Intent, float, re.Pattern[str]], ...] = tuple(
         (_I.MY_REFERRALS, 5, r"\bmy\s+(?:\w+\s+)?(?:referr?als?|referred|referees)\b"),
         (_I.MY_REFERRALS, 5, r"\bi(?:'ve| have)?\s+referred\b|\bdid\s+i\s+refer\b"
                              r"|\breferrals?\s+(?:that\s+)?i(?:'ve)?\s+(?:made|sent|submitted|gave|did)\b"),
+        (_I.DRAFT, 6, r"\b(?:draft|write|compose|prepare|pen)\b(?:\s+(?:me|us|up))?\s+(?:an?\s+|the\s+|some\s+)?"
+                      r"(?:\w+\s+){0,2}?(?:e-?mail|mail|message|note|intro(?:duction)?|follow[ -]?up|outreach)s?\b"),
         (_I.HELP, 5, r"^\s*(?:help|halp|hilfe|aide|ayuda|commands?|usage|examples?|menu)\W*$"),
         (_I.HELP, 5, r"\bwhat\s+(?:can|do)\s+(?:you|this bot|the bot|talentbot)\s+(?:do|know|understand|support)\b|"
                      r"\bhow\s+do\s+(?:i|you)\s+use\b|"
@@ -73,12 +75,16 @@ _METRICS: tuple[tuple[Metric, re.Pattern[str]], ...] = (
     (Metric.OFFER_ACCEPTANCE_RATE, re.compile(
         r"\baccept(?:ance|ed)?\s+(?:(?:rate|ratio|percentage)\b|%)|(?:%|\bpercent(?:age)?|\bshare)\s+of\s+offers\s+accepted\b|"
         r"\bhow\s+many\s+offers\s+(?:get|got|were|are)\s+accepted\b")),
+    (Metric.NURTURE_RATES, re.compile(
+        r"\b(?:nurture|sequences?|drip|campaigns?)\b.*\b(?:rates?|opens?|opened|clicks?|clicked|repl(?:y|ies|ied)|"
+        r"engagement|stats|statistics|performance|perform(?:ing|s)?|numbers)\b|"
+        r"\b(?:open|click|reply|response|click-through)\s+rates?\b|\bemail\s+engagement\b")),
 )  # fmt: skip
 _METRIC_WEIGHT = 5.0
 
 # Ties go to the more specific intent.
 _PRIORITY = (
-    _I.MY_REFERRALS, _I.METRIC, _I.MY_TASKS, _I.OVERDUE, _I.STATUS, _I.STALE, _I.SEARCH, _I.PIPELINE, _I.HELP,
+    _I.DRAFT, _I.MY_REFERRALS, _I.METRIC, _I.MY_TASKS, _I.OVERDUE, _I.STATUS, _I.STALE, _I.SEARCH, _I.PIPELINE, _I.HELP,
 )  # fmt: skip
 _UNDERSTOOD_AT = 1.5
 _COUNT = re.compile(r"\bhow many\b|\b(?:count|number|total)\s+of\b|\bcount\b")

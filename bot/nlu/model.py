@@ -35,12 +35,16 @@ class Intent(StrEnum):
     MY_REFERRALS = "my_referrals"
     METRIC = "metric"
     HELP = "help"
+    # Not a question: "draft an intro email to Jane Doe" asks for an outreach draft (commands/outreach.py).
+    DRAFT = "draft"
 
 
 class Metric(StrEnum):
     REFERRAL_HIRES = "referral_hires"
     TIME_TO_OFFER = "time_to_offer"
     OFFER_ACCEPTANCE_RATE = "offer_acceptance_rate"
+    # Open, click and reply rates per nurture sequence (issue 5).
+    NURTURE_RATES = "nurture_rates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +136,18 @@ class HelpArgs:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class DraftArgs:
+    name: str | None = None
+    email: str | None = None
+    position: str | None = None
+    # "intro" or "follow_up" (the outreach templates under prompts/outreach/).
+    purpose: str | None = None
+
+
 Arguments = (
     StaleArgs | PipelineArgs | SearchArgs | StatusArgs | TasksArgs | OverdueArgs | ReferralsArgs | MetricArgs | HelpArgs
+    | DraftArgs
 )
 
 

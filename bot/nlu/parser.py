@@ -12,6 +12,7 @@ from bot.nlu.entities import Entities, extract
 from bot.nlu.intents import Classification, classify
 from bot.nlu.model import (
     Arguments,
+    DraftArgs,
     HelpArgs,
     Intent,
     MetricArgs,
@@ -38,6 +39,13 @@ _NO_ACTIVITY = re.compile(
 )
 
 # Words around a name or free-text search term that are not part of it ("what's the status of Jane Doe?").
+# The words of a draft request around the name ("draft an intro email to Jane Doe").
+_DRAFT_WORDS = frozenset({
+    "draft", "write", "compose", "prepare", "pen", "email", "e-mail", "mail", "message", "note", "intro",
+    "introduction", "introductory", "follow", "follow-up", "followup", "outreach", "short", "quick", "friendly",
+    "personal", "first", "new", "another", "reach", "out", "emails", "messages", "notes",
+})
+_FOLLOW_UP = re.compile(r"\bfollow[ -]?up\b|\bchase\b|\bcheck[ -]?in\b|\bnudge\b")
 _FILLER = frozenset({
     "a", "an", "the", "of", "for", "on", "in", "at", "to", "with", "about", "and", "or", "is", "are", "was", "were",
     "be", "been", "being", "has", "have", "had", "do", "does", "did", "can", "could", "would", "will", "should",
@@ -113,15 +121,19 @@ def _arguments(verdict: Classification, e: Entities, message: Message) -> Argume
             return ReferralsArgs(time)
         case Intent.METRIC if verdict.metric is not None:
             return MetricArgs(verdict.metric, time, e.position)
+        case Intent.DRAFT:
+            purpose = "follow_up" if _FOLLOW_UP.search(message.lower) else "intro"
+            name = None if e.email else _free_text(message, e, extra_filler=_DRAFT_WORDS)
+            return DraftArgs(name=name, email=e.email, position=e.position, purpose=purpose)
     return HelpArgs()
 
 
-def _free_text(message: Message, e: Entities) -> str | None:
+def _free_text(message: Message, e: Entities, *, extra_filler: frozenset[str] = frozenset()) -> str | None:
     """The longest run of unclaimed, non-filler words, as typed: usually a person's name."""
     runs: list[list[int]] = [[]]
     for i in range(len(message.tokens)):
         token = message.tokens[i]
-        if i in e.leftover and not token.is_email and token.lower not in _FILLER:
+        if i in e.leftover and not token.is_email and token.lower not in _FILLER and token.lower not in extra_filler:
             runs[-1].append(i)
         elif runs[-1]:
             runs.append([])

@@ -27,6 +27,8 @@ from storage.models import (
     Application,
     ApplicationStatus,
     Candidate,
+    ConsentAction,
+    ConsentKind,
     Interview,
     InterviewStatus,
     Position,
@@ -99,6 +101,7 @@ class ValidInterview:
     duration_minutes: int
     interviewer_slack_ids: tuple[str, ...]
     location: str | None
+    timezone: str = "UTC"
 
     @property
     def ends_at(self) -> datetime:
@@ -158,7 +161,7 @@ def validate_interview(draft: InterviewDraft, *, now: datetime) -> ValidIntervie
     if errors or starts_at is None or duration is None:
         raise InterviewInvalid(errors)
     return ValidInterview(starts_at=starts_at, duration_minutes=duration, interviewer_slack_ids=interviewers,
-                          location=location)
+                          location=location, timezone=tz.key)
 
 
 def _parse_duration(value: str | int | None, errors: dict[str, str]) -> int | None:
@@ -230,6 +233,11 @@ class ScheduledInterview:
     # True when this submission had already been stored (a double click, a retry): nothing new happened.
     repeated: bool = False
     referral_news: list[ReferralNews] = field(default_factory=list)
+    sequence: int = 0
+    timezone: str = "UTC"
+    status: str = InterviewStatus.SCHEDULED
+    # When this version of the interview was decided (the iCalendar DTSTAMP of its invite).
+    stamped_at: datetime | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -254,7 +262,8 @@ def schedule_interview(session: Session, *, actor: Actor, application_id: int, i
         queries.lock_submission_key(session, f"interview:{submission_key}")
         earlier = queries.interview_by_ical_uid(session, uid)
         if earlier is not None:
-            return _scheduled(earlier, candidate, position, repeated=True)
+            return _scheduled(earlier, candidate, position, repeated=True,
+                              email_allowed=may_email_candidate(session, candidate, now=now))
     _require_open(application, candidate, position)
     if interview.starts_at <= now:
         raise InterviewRefused("The interview's start time has passed in the meantime; schedule it again.")
@@ -263,7 +272,7 @@ def schedule_interview(session: Session, *, actor: Actor, application_id: int, i
                     duration_minutes=interview.duration_minutes,
                     interviewer_slack_ids=list(interview.interviewer_slack_ids), location=interview.location,
                     ical_uid=uid, status=InterviewStatus.SCHEDULED, scheduled_by_slack_id=actor.user_id,
-                    created_at=now)
+                    created_at=now, timezone=interview.timezone)
     session.add(row)
     session.flush()
     record_activity(session, actor=actor.user_id, kind="interview.scheduled", now=now, candidate_id=candidate.id,
@@ -271,18 +280,21 @@ def schedule_interview(session: Session, *, actor: Actor, application_id: int, i
                     payload={"interview_id": row.id, "starts_at": row.starts_at.isoformat(),
                              "duration_minutes": row.duration_minutes, "interviewers": row.interviewer_slack_ids})
     news = _interview_news(session, application, candidate, position, config)
-    return _scheduled(row, candidate, position, news=news)
+    return _scheduled(row, candidate, position, news=news, email_allowed=may_email_candidate(session, candidate,
+                                                                                               now=now))
 
 
-def _scheduled(row: Interview, candidate: Candidate, position: Position, *, repeated: bool = False,
-               news: list[ReferralNews] | None = None) -> ScheduledInterview:
+def _scheduled(row: Interview, candidate: Candidate, position: Position, *, email_allowed: bool,
+               repeated: bool = False, news: list[ReferralNews] | None = None) -> ScheduledInterview:
     return ScheduledInterview(
         interview_id=row.id or 0, ical_uid=row.ical_uid, application_id=row.application_id,
-        candidate_id=candidate.id or 0, candidate_name=candidate.full_name, candidate_email=candidate.email,
+        candidate_id=candidate.id or 0, candidate_name=candidate.full_name,
+        candidate_email=candidate.email if email_allowed else None,
         position_title=position.title, starts_at=row.starts_at, duration_minutes=row.duration_minutes,
         interviewer_slack_ids=tuple(row.interviewer_slack_ids), location=row.location,
         scheduled_by_slack_id=row.scheduled_by_slack_id, created_at=row.created_at, repeated=repeated,
-        referral_news=news or [])
+        referral_news=news or [], sequence=row.sequence, timezone=row.timezone, status=row.status,
+        stamped_at=row.updated_at or row.created_at)
 
 
 def _interview_news(session: Session, application: Application, candidate: Candidate, position: Position,
@@ -303,6 +315,124 @@ def _interview_news(session: Session, application: Application, candidate: Candi
                          candidate_name=candidate.full_name, position_title=position.title,
                          milestone=MilestoneKind.INTERVIEW)
             for r in queries.referrals_for_application(session, candidate.id or 0, position.id or 0)]
+
+
+# --- rescheduling and cancelling --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InterviewChangeForm:
+    """What the reschedule modal starts from: the interview as it stands, in the zone it was scheduled in."""
+
+    interview_id: int
+    application_id: int
+    candidate_name: str
+    position_title: str
+    starts_at: datetime
+    duration_minutes: int
+    interviewer_slack_ids: tuple[str, ...]
+    location: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class InterviewChange:
+    """A rescheduled or cancelled interview, and who is to be told."""
+
+    interview: ScheduledInterview
+    # False when nothing changed (the same form sent twice, a second cancel): nobody is told again.
+    changed: bool
+    # Interviewers taken off the panel by a reschedule: they get the cancellation instead of the update.
+    removed_interviewer_slack_ids: tuple[str, ...] = ()
+
+
+def may_email_candidate(session: Session, candidate: Candidate, *, now: datetime) -> bool:
+    """The candidate gets interview emails only with an address and a contact consent in force: granted, not
+    revoked since, not expired."""
+    if not candidate.email:
+        return False
+    consent = queries.latest_consent(session, candidate_id=candidate.id or 0, kind=ConsentKind.CONTACT)
+    return consent is not None and consent.action == ConsentAction.GRANTED and (
+        consent.expires_at is None or consent.expires_at > now)
+
+
+def _changeable_interview(session: Session, actor: Actor, interview_id: int, *,
+                          for_update: bool = False) -> tuple[Interview, Application, Candidate, Position]:
+    interview = session.get(Interview, interview_id, with_for_update=for_update)
+    if interview is None:
+        raise NotFound("That interview no longer exists.")
+    application, candidate, position = _load_application(session, interview.application_id)
+    require_application_access(actor, position)
+    return interview, application, candidate, position
+
+
+def _require_upcoming(interview: Interview, *, now: datetime) -> None:
+    if interview.status == InterviewStatus.CANCELLED:
+        raise InterviewRefused("This interview was cancelled; schedule a new one from the candidate card.")
+    if interview.starts_at <= now:
+        raise InterviewRefused("This interview has already started, so it can no longer be moved or cancelled.")
+
+
+def interview_change_form(session: Session, *, actor: Actor, interview_id: int, now: datetime) -> InterviewChangeForm:
+    """Recruiters, admins and the position's hiring manager. Raises AccessDenied, InterviewRefused, NotFound."""
+    interview, _, candidate, position = _changeable_interview(session, actor, interview_id)
+    _require_upcoming(interview, now=now)
+    return InterviewChangeForm(
+        interview_id=interview.id or 0, application_id=interview.application_id, candidate_name=candidate.full_name,
+        position_title=position.title, starts_at=interview.starts_at, duration_minutes=interview.duration_minutes,
+        interviewer_slack_ids=tuple(interview.interviewer_slack_ids), location=interview.location,
+        timezone=interview.timezone)
+
+
+def _record_revision(session: Session, row: Interview, *, actor: Actor, kind: str, position: Position,
+                     now: datetime, **details: object) -> None:
+    """A new revision of the event: its SEQUENCE raised and the change on the candidate's timeline."""
+    row.sequence += 1
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    record_activity(session, actor=actor.user_id, kind=kind, now=now, candidate_id=row.candidate_id,
+                    application_id=row.application_id, position_id=position.id,
+                    payload={"interview_id": row.id, "starts_at": row.starts_at.isoformat(),
+                             "sequence": row.sequence, **details})
+
+
+def reschedule_interview(session: Session, *, actor: Actor, interview_id: int, interview: ValidInterview,
+                         now: datetime) -> InterviewChange:
+    """Move an upcoming interview (time, length, panel, place), raising its iCalendar SEQUENCE so that the
+    attendees' calendars replace the event. Sending the same values again changes nothing.
+    Raises AccessDenied, InterviewRefused, NotFound."""
+    row, _, candidate, position = _changeable_interview(session, actor, interview_id, for_update=True)
+    _require_upcoming(row, now=now)
+    allowed = may_email_candidate(session, candidate, now=now)
+    before = (row.starts_at, row.duration_minutes, tuple(row.interviewer_slack_ids), row.location)
+    after = (interview.starts_at, interview.duration_minutes, interview.interviewer_slack_ids, interview.location)
+    if before == after:
+        return InterviewChange(_scheduled(row, candidate, position, repeated=True, email_allowed=allowed),
+                               changed=False)
+    removed = tuple(i for i in row.interviewer_slack_ids if i not in interview.interviewer_slack_ids)
+    row.starts_at, row.duration_minutes = interview.starts_at, interview.duration_minutes
+    row.interviewer_slack_ids = list(interview.interviewer_slack_ids)
+    row.location, row.timezone = interview.location, interview.timezone
+    _record_revision(session, row, actor=actor, kind="interview.rescheduled", position=position, now=now,
+                     previous_starts_at=before[0].isoformat(), duration_minutes=row.duration_minutes,
+                     interviewers=row.interviewer_slack_ids)
+    return InterviewChange(_scheduled(row, candidate, position, email_allowed=allowed), changed=True,
+                           removed_interviewer_slack_ids=removed)
+
+
+def cancel_interview(session: Session, *, actor: Actor, interview_id: int, now: datetime) -> InterviewChange:
+    """Cancel an upcoming interview; a second cancel changes nothing. Raises AccessDenied, InterviewRefused,
+    NotFound."""
+    row, _, candidate, position = _changeable_interview(session, actor, interview_id, for_update=True)
+    allowed = may_email_candidate(session, candidate, now=now)
+    if row.status == InterviewStatus.CANCELLED:
+        return InterviewChange(_scheduled(row, candidate, position, repeated=True, email_allowed=allowed),
+                               changed=False)
+    _require_upcoming(row, now=now)
+    row.status = InterviewStatus.CANCELLED
+    _record_revision(session, row, actor=actor, kind="interview.cancelled", position=position, now=now)
+    return InterviewChange(_scheduled(row, candidate, position, email_allowed=allowed), changed=True)
 
 
 # --- scorecard requests ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from bot.access import Actor
 from bot.nlu import Metric, MetricArgs
+from bot.services.engagement import SequenceRates, sequence_rates
 from bot.workspace import WorkspaceConfig
 from storage import queries
 
@@ -59,6 +60,9 @@ class MetricAnswer:
     # The Offer stage as the workspace names it; None when the pipeline has none (time to offer and acceptance
     # rate then cannot be computed).
     offer_stage: str | None = OFFER_STAGE
+    # Nurture sequences: open, click and reply rates per sequence (bot.services.engagement); recruiters only.
+    sequences: list[SequenceRates] = field(default_factory=list)
+    sequences_hidden: bool = False
 
     @property
     def rate(self) -> float | None:
@@ -94,6 +98,11 @@ def answer_metric(session: Session, *, actor: Actor, args: MetricArgs, config: W
     if args.metric == Metric.REFERRAL_HIRES:
         return MetricAnswer(**base, hires=referral_hires(session, since=since, before=before,
                                                          position_ids=position_ids))
+    if args.metric == Metric.NURTURE_RATES:
+        # Sequences are the recruiting team's tool and span every position: not a hiring manager's number.
+        if not actor.sees_pipeline:
+            return MetricAnswer(**base, sequences_hidden=True)
+        return MetricAnswer(**base, sequences=sequence_rates(session, since=since, before=before))
     offer = config.pipeline.stage(OFFER_STAGE)
     if offer is None:
         return MetricAnswer(**base, offer_stage=None)

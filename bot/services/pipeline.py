@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.access import AccessDenied, Actor
 from bot.services.candidates import NotFound
+from bot.services.nurture import stop_on_stage_move
 from bot.services.tasks import cancel_tasks, create_tasks_from_templates
 from bot.services.timeline import record_activity
 from bot.workspace import StageConfig, WorkspaceConfig
@@ -143,6 +144,8 @@ def move_stage(session: Session, *, actor: Actor, application_id: int, to_stage:
     record_activity(session, actor=actor.user_id, kind="stage.moved", now=now, candidate_id=candidate.id,
                     application_id=application_id, position_id=position.id,
                     payload={"from": leaving, "to": target.name, "position": position.title})
+    # A person is working with the candidate now: automatic nurture emails step aside.
+    stop_on_stage_move(session, candidate_id=candidate.id or 0, now=now)
 
     # Left-over optional tasks of the stage being left no longer apply.
     ending = target.outcome in ("rejected", "withdrawn")

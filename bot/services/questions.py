@@ -25,6 +25,7 @@ from bot.nlu import (
     ASKER,
     INTENT_EXAMPLES,
     Arguments,
+    DraftArgs,
     HelpArgs,
     Intent,
     Metric,
@@ -697,7 +698,7 @@ def build_vocabulary(session: Session, config: WorkspaceConfig, *, sample: int =
 ARGUMENTS: dict[Intent, type] = {
     Intent.STALE: StaleArgs, Intent.PIPELINE: PipelineArgs, Intent.SEARCH: SearchArgs, Intent.STATUS: StatusArgs,
     Intent.MY_TASKS: TasksArgs, Intent.OVERDUE: OverdueArgs, Intent.MY_REFERRALS: ReferralsArgs,
-    Intent.METRIC: MetricArgs, Intent.HELP: HelpArgs,
+    Intent.METRIC: MetricArgs, Intent.HELP: HelpArgs, Intent.DRAFT: DraftArgs,
 }
 INTENT_OF: dict[type, Intent] = {cls: intent for intent, cls in ARGUMENTS.items()}
 MAX_TEXT = 200

@@ -3,26 +3,36 @@
 Each rule reads `now` and the task's marker columns, never "the last run": a run that comes late (a missed
 tick, a restart, a process that slept) does everything that is due once, and only what is still relevant.
 Marking a task and queuing its message happen in the caller's transaction, so a crash either keeps both
-or neither; the outbox dedupe key (task, kind, due time) makes a second queuing of the same reminder a no-op.
+or neither; the outbox dedupe key (derived from the tasks, kinds and due times a message lists) makes a second
+queuing of the same reminders a no-op. Reminders are grouped: one message per recipient per run with all their
+tasks that need attention, each with its own buttons, rather than a DM per task.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sqlmodel import Session
 
 from bot.workspace import RemindersConfig, WorkspaceConfig
 from storage import queries
-from storage.models import Task
+from storage.models import TaskKind
 
 SYSTEM_ACTOR = "system"
 # Tasks marked per transaction: short write transactions keep SQLite's single writer lock free for Slack
-# handlers, and a crash loses at most one batch's work (which the next run redoes).
-REMINDER_BATCH = 500
+# handlers, and a crash loses at most one batch's work (which the next run redoes). A batch of 2000 holds the
+# lock for about 0.1 s; smaller batches cost a commit (an fsync) each and split a recipient's checklist.
+REMINDER_BATCH = 2000
+# PostgreSQL locks only the rows a batch claims, so nothing else waits for a larger batch; one batch saves a
+# selection (a range scan from the start of the due tasks) per 2000 tasks in a late run.
+POSTGRES_REMINDER_BATCH = 10_000
+# Tasks listed in one reminder message: each takes two blocks (the line and its buttons) of Slack's 50.
+TASKS_PER_MESSAGE = 20
 # The jobs' own timeline entries. They are written straight to the timeline, not through
 # bot.services.timeline.record_activity, because the bot noticing a delay is not work on the candidate:
 # it must not count as a touch that restarts the clock of an application that went quiet.
@@ -38,6 +48,19 @@ class ReminderKind(StrEnum):
     ESCALATION = "escalation"
 
 
+class ReminderMarkers(Protocol):
+    """What the rules read of a task: an ORM Task or a plain row from queries.tasks_needing_reminders."""
+
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def reminded_for_due_at(self) -> datetime | None: ...
+    @property
+    def overdue_notified_for_due_at(self) -> datetime | None: ...
+    @property
+    def escalated_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class ReminderDecision:
     """What to send for one task at `now`, and the marker values that record it as handled."""
@@ -48,8 +71,8 @@ class ReminderDecision:
     escalated_at: datetime | None
 
 
-def decide_reminders(task: Task, *, settings: RemindersConfig, now: datetime, assignee_is_escalation_target: bool
-                     ) -> ReminderDecision:
+def decide_reminders(task: ReminderMarkers, *, settings: RemindersConfig, now: datetime,
+                     assignee_is_escalation_target: bool) -> ReminderDecision:
     """The reminder rules for one open task (pure).
 
     Everything that is due is marked handled for this due time, but a task first seen late gets only its
@@ -74,17 +97,57 @@ def decide_reminders(task: Task, *, settings: RemindersConfig, now: datetime, as
     return ReminderDecision(tuple(send), reminded, overdue_noted, escalated)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class DueTask:
+    """What a reminder shows of a task, and what its buttons act on."""
+
+    id: int
+    kind: str
+    title: str
+    due_at: datetime
+    assignee_slack_id: str
+    candidate_name: str | None
+    # The scorecard's interview, for a scorecard task's "Fill in scorecard" button.
+    interview_id: int | None = None
+    # The referral whose bonus is to be decided, for a payout task's Approve / Reject.
+    referral_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reminder:
-    task: Task
+    task: DueTask
     kind: ReminderKind
     recipient: str
-    candidate_name: str | None
+
+
+@dataclass(frozen=True)
+class ReminderGroup:
+    """One message: a recipient's own tasks that need attention (each with its buttons), or the late tasks of
+    others escalated to them. A late run that finds 40 of someone's tasks due sends them two checklists, not 40
+    DMs."""
+
+    recipient: str
+    escalation: bool
+    reminders: tuple[Reminder, ...]
 
     @property
     def dedupe_key(self) -> str:
-        # The due time is part of the key: a snoozed task is reminded again for its new due time.
-        return f"reminder:{self.task.id}:{self.kind}:{self.task.due_at.isoformat()}"
+        # Deterministic in what the message holds (task, kind, due time): queuing the same reminders again is
+        # a no-op in the outbox, and a snoozed task's new due time makes a new key.
+        content = ",".join(f"{r.task.id}:{r.kind}:{r.task.due_at.timestamp():.0f}" for r in self.reminders)
+        digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+        return f"reminders:{self.recipient}:{'escalation' if self.escalation else 'own'}:{digest}"
+
+
+def group_reminders(reminders: list[Reminder], *, per_message: int = TASKS_PER_MESSAGE) -> list[ReminderGroup]:
+    """One message per recipient and kind of list (their own tasks, others' escalated ones), at most
+    `per_message` tasks each, in the order given (oldest due first)."""
+    by_recipient: dict[tuple[str, bool], list[Reminder]] = defaultdict(list)
+    for reminder in reminders:
+        by_recipient[(reminder.recipient, reminder.kind == ReminderKind.ESCALATION)].append(reminder)
+    return [ReminderGroup(recipient, escalation, tuple(listed[i:i + per_message]))
+            for (recipient, escalation), listed in by_recipient.items()
+            for i in range(0, len(listed), per_message)]
 
 
 @dataclass(frozen=True)
@@ -94,6 +157,10 @@ class ReminderBatch:
     # Where the next batch starts (due_at, id); None when this batch was the last.
     resume_after: tuple[datetime, int] | None
 
+    @property
+    def groups(self) -> list[ReminderGroup]:
+        return group_reminders(self.reminders)
+
 
 def escalation_target(*, assignee: str, owner: str | None, config: WorkspaceConfig) -> str:
     """The candidate's owner; the recruiting channel when there is none, or when the owner is the one who
@@ -101,9 +168,16 @@ def escalation_target(*, assignee: str, owner: str | None, config: WorkspaceConf
     return owner if owner and owner != assignee else config.recruiting_channel
 
 
+def _referral_id(kind: str, group_key: str | None) -> int | None:
+    prefix = "payout:"  # bot.services.payouts.payout_group_key
+    if kind != TaskKind.PAYOUT or not group_key or not group_key.startswith(prefix):
+        return None
+    return int(group_key[len(prefix):])
+
+
 def claim_due_reminders(session: Session, *, config: WorkspaceConfig, now: datetime,
                         after: tuple[datetime, int] | None = None, limit: int = REMINDER_BATCH) -> ReminderBatch:
-    """Mark up to `limit` open tasks' due reminders as handled and return the messages to queue with them.
+    """Mark up to `limit` open tasks' due reminders as handled and return the reminders to queue with them.
 
     The tasks are locked for the transaction (PostgreSQL; SQLite's writers are serialised by BEGIN IMMEDIATE),
     and a concurrent run skips the locked ones, so two runs at once never pick the same task.
@@ -113,29 +187,33 @@ def claim_due_reminders(session: Session, *, config: WorkspaceConfig, now: datet
                                            escalate_until=now - settings.escalate_after, after=after, limit=limit)
     reminders: list[Reminder] = []
     escalations: list[dict[str, object]] = []
-    # Written in one statement below rather than through the loaded objects: the ORM's unit of work costs more
-    # than the selection itself when a late run marks thousands of tasks.
     marks: list[dict[str, object]] = []
-    for task, candidate_name, owner in rows:
-        target = escalation_target(assignee=task.assignee_slack_id, owner=owner, config=config)
-        decision = decide_reminders(task, settings=settings, now=now,
-                                    assignee_is_escalation_target=target == task.assignee_slack_id)
-        marks.append({"id": task.id, "reminded_for_due_at": decision.reminded_for_due_at,
-                      "overdue_notified_for_due_at": decision.overdue_notified_for_due_at,
-                      "escalated_at": decision.escalated_at})
+    for row in rows:
+        assignee = row.assignee_slack_id
+        target = escalation_target(assignee=assignee, owner=row.owner_slack_id, config=config)
+        decision = decide_reminders(row, settings=settings, now=now, assignee_is_escalation_target=target == assignee)
+        due = row.due_at
+        marks.append({"id": row.id, "reminded": decision.reminded_for_due_at == due,
+                      "overdue": decision.overdue_notified_for_due_at == due,
+                      "escalated": decision.escalated_at is not None})
+        if not decision.send:
+            continue
+        task = DueTask(id=row.id, kind=row.kind, title=row.title, due_at=row.due_at, assignee_slack_id=assignee,
+                       candidate_name=row.candidate_name, interview_id=row.interview_id,
+                       referral_id=_referral_id(row.kind, row.group_key))
         for kind in decision.send:
-            recipient = target if kind == ReminderKind.ESCALATION else task.assignee_slack_id
-            reminders.append(Reminder(task, kind, recipient, candidate_name))
+            recipient = target if kind == ReminderKind.ESCALATION else assignee
+            reminders.append(Reminder(task, kind, recipient))
             if kind == ReminderKind.ESCALATION:
                 escalations.append({
-                    "candidate_id": task.candidate_id, "application_id": task.application_id, "position_id": None,
+                    "candidate_id": row.candidate_id, "application_id": row.application_id, "position_id": None,
                     "actor": SYSTEM_ACTOR, "kind": TASK_ESCALATED, "occurred_at": now,
-                    "payload": {"task_id": task.id, "title": task.title, "to": recipient,
-                                "assignee": task.assignee_slack_id, "due_at": task.due_at.isoformat()}})
-    queries.mark_task_reminders(session, marks)
+                    "payload": {"task_id": row.id, "title": row.title, "to": recipient,
+                                "assignee": assignee, "due_at": row.due_at.isoformat()}})
+    queries.mark_task_reminders(session, marks, now=now)
     queries.append_activities(session, escalations)
-    last = rows[-1][0] if len(rows) == limit else None
-    return ReminderBatch(reminders, len(rows), (last.due_at, last.id or 0) if last is not None else None)
+    last = rows[-1] if len(rows) == limit else None
+    return ReminderBatch(reminders, len(rows), (last.due_at, last.id) if last is not None else None)
 
 
 # --- stage SLAs ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
@@ -203,6 +203,7 @@ class SignedSlackClient:
         team_domain: str = "acme",
         fake_slack: FakeSlack | None = None,
         path: str = "/slack/events",
+        settle: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + path
@@ -214,6 +215,9 @@ class SignedSlackClient:
         # Loading the CA bundle costs ~0.1 s per client; plain-http test servers never need it.
         self._http = httpx.Client(timeout=TIMEOUT_SECONDS, verify=self.base_url.startswith("https://"))
         self._counter = itertools.count(1)
+        # Called after every request: the app's work after the ack (bot/inbox.py) is then done when a
+        # request returns, so a test reads its effects without sleeping.
+        self._settle = settle
 
     def close(self) -> None:
         self._http.close()
@@ -255,7 +259,10 @@ class SignedSlackClient:
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         }
         sent_headers.update(headers or {})
-        return self._http.post(self.url, content=body.encode("utf-8"), headers=sent_headers)
+        response = self._http.post(self.url, content=body.encode("utf-8"), headers=sent_headers)
+        if self._settle is not None:
+            self._settle()
+        return response
 
     def _post_form(self, fields: Mapping[str, Any]) -> httpx.Response:
         return self.raw(urlencode(fields), content_type=_FORM)

@@ -215,3 +215,71 @@ def test_interviewers_are_asked_for_scorecards_and_fill_them_in(app: RunningApp,
     slack.wait_for("response_url", lambda call: "already in" in str(call.args))
     with app.deps.db.read() as session:
         assert session.exec(select(Scorecard)).one().recommendation == "strong_yes"
+
+
+def _calendar(mail: Any) -> tuple[str, Any]:
+    content_type, calendar = invite_of(mail.message)
+    [event] = calendar.events
+    return content_type.replace('"', ""), (calendar["method"], int(event["sequence"]), event)
+
+
+def test_rescheduling_and_cancelling_update_every_calendar(app: RunningApp, signed: SignedSlackClient,
+                                                           slack: FakeSlack, clock: Clock, smtp: SmtpServer) -> None:
+    scheduled = schedule(app.deps.db, clock, referred_application(app.deps.db, clock), actor=RECRUITER_ACTOR)
+    confirmation_buttons = {"interview_reschedule", "interview_cancel"}
+    view = open_view(slack, lambda: signed.block_action(RECRUITER, "interview_reschedule",
+                                                        str(scheduled.interview_id), channel_id=RECRUITING_CHANNEL))
+    assert view["callback_id"] == "interview_reschedule_submit"
+    time_input = next(b for b in view["blocks"] if b.get("block_id") == "time")["element"]
+    assert time_input["initial_time"] == "15:00"  # 14:00 UTC in the recruiter's Europe/Berlin
+
+    # Moved a day later, and OTTO leaves the panel: he gets the cancellation, the others the update.
+    form = schedule_form(date=datepicker("2026-11-18"), time=timepicker("16:30"),
+                         interviewers=multi_users_select(HIRING_MANAGER))
+    assert signed.view_submission(RECRUITER, view, {**form, "date": datepicker("2026-11-01")}).json()[
+        "response_action"] == "errors"
+    response = signed.view_submission(RECRUITER, view, form)
+    assert response.status_code == 200 and "errors" not in response.text
+    received = {mail.rcpt_tos[0]: mail for mail in smtp.wait_for(3)}
+    method_of = {to: _calendar(mail) for to, mail in received.items()}
+    assert {to: (ct.split("method=")[1], m, seq) for to, (ct, (m, seq, _)) in method_of.items()} == {
+        "jane@example.com": ("REQUEST", "REQUEST", 1), "hank@acme.test": ("REQUEST", "REQUEST", 1),
+        "otto@acme.test": ("CANCEL", "CANCEL", 1)}
+    event = method_of["jane@example.com"][1][2]
+    assert event.uid == scheduled.ical_uid and event.start == datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+    assert "Moved" in received["jane@example.com"].message["Subject"]
+    assert "16:30" in received["jane@example.com"].part("plain")
+    assert "no longer on the panel" in received["otto@acme.test"].part("plain")
+    moved_dm = slack.wait_for("chat.postMessage", lambda call: call.args["channel"] == HIRING_MANAGER
+                              and "moved" in call.args["text"])
+    assert "Jane Doe" in moved_dm.args["text"]
+    slack.wait_for("chat.postMessage", lambda call: call.args["channel"] == OTHER_EMPLOYEE
+                   and "no longer on the panel" in call.args["text"])
+    done = slack.wait_for("chat.postMessage", lambda call: call.args["channel"] == RECRUITER
+                          and "moved to" in call.args["text"])
+    assert confirmation_buttons <= {e["action_id"] for b in done.args["blocks"] if b["type"] == "actions"
+                                    for e in b["elements"]}
+
+    # An employee may not cancel; the recruiter may, and everyone still on it hears.
+    signed.block_action(EMPLOYEE, "interview_cancel", str(scheduled.interview_id), channel_id=RECRUITING_CHANNEL)
+    slack.wait_for("response_url", lambda call: "positions you hire for" in str(call.args))
+    assert len(smtp.received) == 3
+    signed.block_action(RECRUITER, "interview_cancel", str(scheduled.interview_id), channel_id=RECRUITING_CHANNEL)
+    cancels = smtp.wait_for(5)[3:]
+    assert sorted(m.rcpt_tos[0] for m in cancels) == ["hank@acme.test", "jane@example.com"]
+    for mail in cancels:
+        content_type, (method, sequence, event) = _calendar(mail)
+        assert "method=CANCEL" in content_type and (method, sequence) == ("CANCEL", 2)
+        assert str(event["status"]) == "CANCELLED" and "Cancelled" in mail.message["Subject"]
+    slack.wait_for("chat.postMessage", lambda call: call.args["channel"] == HIRING_MANAGER
+                   and "cancelled" in call.args["text"])
+    with app.deps.db.read() as session:
+        stored = session.get(Interview, scheduled.interview_id)
+        assert stored is not None and (stored.status, stored.sequence) == ("cancelled", 2)
+
+    # A second click changes nothing, and the scorecard job skips the cancelled interview.
+    signed.block_action(RECRUITER, "interview_cancel", str(scheduled.interview_id), channel_id=RECRUITING_CHANNEL)
+    slack.wait_for("response_url", lambda call: "was cancelled" in str(call.args))
+    clock.now = datetime(2026, 11, 19, tzinfo=UTC)
+    assert JOBS["scorecard_requests"].run(app.deps).startswith("asked 0 ")
+    assert len(smtp.received) == 5

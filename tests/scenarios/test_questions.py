@@ -232,14 +232,17 @@ def test_snooze_hides_the_candidate_for_a_week(signed: SignedSlackClient, slack:
     assert "Jane Doe" in blocks_text(later)
 
 
-def test_draft_follow_up_says_it_is_not_available_yet(signed: SignedSlackClient, slack: FakeSlack,
-                                                      world: dict[str, int]) -> None:
-    answer = reply_in(slack, mention(signed, RECRUITER, "stale candidates"))
+def test_draft_follow_up_goes_to_drafting(signed: SignedSlackClient, slack: FakeSlack,
+                                         world: dict[str, int]) -> None:
+    # Drafting itself is tested in tests/scenarios/test_outreach.py; these candidates never agreed to be contacted.
+    thread = mention(signed, RECRUITER, "stale candidates")
+    answer = reply_in(slack, thread)
     draft = button(answer, "draft_followup")
     signed.block_action(RECRUITER, "draft_followup", draft["value"], message=posted(answer),
                         channel_id=RECRUITING_CHANNEL)
-    refusal = slack.wait_for("response_url", lambda c: "isn't available yet" in json.dumps(c.args))
-    assert refusal.args["response_type"] == "ephemeral"
+    note = slack.wait_for("chat.postMessage", lambda c: c.args.get("thread_ts") == thread
+                          and "No draft for Stale Person" in blocks_text(c))
+    assert "no consent on record" in blocks_text(note)
 
 
 def test_two_people_with_one_name_get_a_choice_then_a_card(signed: SignedSlackClient, slack: FakeSlack,

@@ -49,6 +49,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_candidates_profile_url_key'), ['profile_url_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_candidates_status'), ['status'], unique=False)
 
+    op.create_table('inbound_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('received_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('inbound_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_inbound_jobs_status_next', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -96,6 +114,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.create_index('ix_webhooks_status_next', ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('candidate_engagement',
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('opens', sa.Integer(), nullable=False),
+    sa.Column('clicks', sa.Integer(), nullable=False),
+    sa.Column('replies', sa.Integer(), nullable=False),
+    sa.Column('last_event_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('routed_at', storage.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
+    sa.PrimaryKeyConstraint('candidate_id')
+    )
+    with op.batch_alter_table('candidate_engagement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_candidate_engagement_score'), ['score'], unique=False)
 
     op.create_table('candidate_search',
     sa.Column('candidate_id', sa.Integer(), nullable=False),
@@ -147,6 +179,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_emails_candidate_id'), ['candidate_id'], unique=False)
         batch_op.create_index('ix_emails_status_next', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('nurture_enrollments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('sequence', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('next_step', sa.Integer(), nullable=False),
+    sa.Column('next_step_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('enrolled_by_slack_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('enrolled_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('stopped_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('stop_reason', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('candidate_id', 'sequence', name='uq_nurture_enrollments_candidate_sequence')
+    )
+    with op.batch_alter_table('nurture_enrollments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_nurture_enrollments_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index('ix_nurture_enrollments_status_due', ['status', 'next_step_at'], unique=False)
+
     op.create_table('positions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
@@ -192,6 +244,68 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_applications_position_id'), ['position_id'], unique=False)
         batch_op.create_index('ix_applications_status_last_activity', ['status', 'last_activity_at'], unique=False)
         batch_op.create_index('ix_applications_status_stage', ['status', 'stage'], unique=False)
+
+    op.create_table('nurture_sends',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('sequence', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('email_id', sa.Integer(), nullable=True),
+    sa.Column('links', sa.JSON(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('opened_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('clicked_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('replied_at', storage.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
+    sa.ForeignKeyConstraint(['email_id'], ['emails.id'], ),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['nurture_enrollments.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('enrollment_id', 'step', name='uq_nurture_sends_enrollment_step')
+    )
+    with op.batch_alter_table('nurture_sends', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_nurture_sends_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nurture_sends_email_id'), ['email_id'], unique=False)
+        batch_op.create_index('ix_nurture_sends_sequence', ['sequence', 'created_at'], unique=False)
+
+    op.create_table('outreach_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('position_id', sa.Integer(), nullable=True),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('source_note', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('html_body', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('model', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('prompt_sent', sa.JSON(), nullable=False),
+    sa.Column('model_output', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('model_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('requested_by_slack_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('channel_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('thread_ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('message_ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('decided_by_slack_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('decided_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('reply_to', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.Column('email_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
+    sa.ForeignKeyConstraint(['email_id'], ['emails.id'], ),
+    sa.ForeignKeyConstraint(['position_id'], ['positions.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outreach_drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outreach_drafts_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outreach_drafts_email_id'), ['email_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outreach_drafts_status'), ['status'], unique=False)
 
     op.create_table('referrals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -245,6 +359,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_activities_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_activities_occurred_at'), ['occurred_at'], unique=False)
 
+    op.create_table('engagement_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('send_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
+    sa.ForeignKeyConstraint(['send_id'], ['nurture_sends.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('engagement_events', schema=None) as batch_op:
+        batch_op.create_index('ix_engagement_events_candidate_time', ['candidate_id', 'occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_engagement_events_send_id'), ['send_id'], unique=False)
+
     op.create_table('interviews',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -257,6 +387,9 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('scheduled_by_slack_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['applications.id'], ),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -340,6 +473,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_interviews_application_id'))
 
     op.drop_table('interviews')
+    with op.batch_alter_table('engagement_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_engagement_events_send_id'))
+        batch_op.drop_index('ix_engagement_events_candidate_time')
+
+    op.drop_table('engagement_events')
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activities_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_activities_kind'))
@@ -352,6 +490,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_referrals_candidate_id'))
 
     op.drop_table('referrals')
+    with op.batch_alter_table('outreach_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outreach_drafts_status'))
+        batch_op.drop_index(batch_op.f('ix_outreach_drafts_email_id'))
+        batch_op.drop_index(batch_op.f('ix_outreach_drafts_candidate_id'))
+
+    op.drop_table('outreach_drafts')
+    with op.batch_alter_table('nurture_sends', schema=None) as batch_op:
+        batch_op.drop_index('ix_nurture_sends_sequence')
+        batch_op.drop_index(batch_op.f('ix_nurture_sends_email_id'))
+        batch_op.drop_index(batch_op.f('ix_nurture_sends_candidate_id'))
+
+    op.drop_table('nurture_sends')
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index('ix_applications_status_stage')
         batch_op.drop_index('ix_applications_status_last_activity')
@@ -364,6 +514,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_positions_hiring_manager_slack_id'))
 
     op.drop_table('positions')
+    with op.batch_alter_table('nurture_enrollments', schema=None) as batch_op:
+        batch_op.drop_index('ix_nurture_enrollments_status_due')
+        batch_op.drop_index(batch_op.f('ix_nurture_enrollments_candidate_id'))
+
+    op.drop_table('nurture_enrollments')
     with op.batch_alter_table('emails', schema=None) as batch_op:
         batch_op.drop_index('ix_emails_status_next')
         batch_op.drop_index(batch_op.f('ix_emails_candidate_id'))
@@ -374,6 +529,10 @@ def downgrade() -> None:
 
     op.drop_table('consents')
     op.drop_table('candidate_search')
+    with op.batch_alter_table('candidate_engagement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_candidate_engagement_score'))
+
+    op.drop_table('candidate_engagement')
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.drop_index('ix_webhooks_status_next')
 
@@ -386,6 +545,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_status_next')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('inbound_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_jobs_status_next')
+
+    op.drop_table('inbound_jobs')
     with op.batch_alter_table('candidates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_candidates_status'))
         batch_op.drop_index(batch_op.f('ix_candidates_profile_url_key'))
