@@ -130,8 +130,8 @@ JOBS.update({
 })
 
 
-# --- interviews and referral payouts --------------------------------------------------------------
-# The Slack side of these jobs lives with its feature (commands/interviews.py, commands/payouts.py).
+# --- interviews, referral payouts, nurture sequences and outreach --------------------------------------
+# The Slack side of these jobs lives with its feature (commands/interviews.py, payouts.py, nurture.py, outreach.py).
 
 
 def scorecard_requests(deps: Deps) -> str:
@@ -146,36 +146,10 @@ def referral_payouts(deps: Deps) -> str:
     return send_payout_approvals(deps)
 
 
-JOBS.update({
-    job.name: job
-    for job in (
-        Job("scorecard_requests", "After each interview, ask every interviewer for their scorecard (a task and a DM)",
-            timedelta(minutes=10), scorecard_requests),
-        Job("referral_payouts", "Send referral bonuses past their retention period to the payout approver",
-            timedelta(hours=1), referral_payouts),
-    )
-})
-
-
-# --- nurture sequences (issue 5, part B) ------------------------------------------------------------------
-
-
 def nurture_steps(deps: Deps) -> str:
     from commands.nurture import run_nurture_steps
 
     return run_nurture_steps(deps)
-
-
-JOBS.update({
-    job.name: job
-    for job in (
-        Job("nurture_steps", "Send the nurture sequence steps that are due (drafts for those needing approval)",
-            timedelta(minutes=5), nurture_steps),
-    )
-})
-
-
-# --- AI-drafted outreach (issue 5, part A) ----------------------------------------------------------------
 
 
 def outreach_results(deps: Deps) -> str:
@@ -187,6 +161,12 @@ def outreach_results(deps: Deps) -> str:
 JOBS.update({
     job.name: job
     for job in (
+        Job("scorecard_requests", "After each interview, ask every interviewer for their scorecard (a task and a DM)",
+            timedelta(minutes=10), scorecard_requests),
+        Job("referral_payouts", "Send referral bonuses past their retention period to the payout approver",
+            timedelta(hours=1), referral_payouts),
+        Job("nurture_steps", "Send the nurture sequence steps that are due (drafts for those needing approval)",
+            timedelta(minutes=5), nurture_steps),
         Job("outreach_results", "Stop outreach whose contact consent expired while it waited; tell each approved "
             "draft's thread whether its email went out", timedelta(minutes=1), outreach_results),
     )
