@@ -2,9 +2,10 @@
 
     bench/run sending [--steps 10000] [--kill-at 0.4] [--senders 2] [--output PATH]
 
-Three processes: an SMTP sink (aiosmtpd on loopback, logging each message's Message-ID and recipient to a
-file), the sender (`talentbot`'s own `nurture_steps` job code: claim due enrolments, queue the emails through
-the outreach service, send them with bot.mail.Mailer), and this one, which seeds, measures and checks.
+Processes: an SMTP sink (aiosmtpd on loopback, logging each message's Message-ID and recipient to a file), the
+sender with its `--senders` workers (each `talentbot`'s own `nurture_steps` job code: claim due enrolments, queue
+the emails through the outreach service, send them with bot.mail.Mailer; one process each, as several worker
+processes would run the job, so they do not share a GIL), and this one, which seeds, measures and checks.
 
 1. Baseline: the same number of messages (a message like a step's, one recipient each) sent with plain
    smtplib over one connection, as the Mailer sends a delivery run's messages, with no database at all.
@@ -29,7 +30,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -113,34 +113,52 @@ def _deps(database_url: str, smtp_port: int, clock_offset: float) -> Any:
                       clock=lambda: datetime.now(UTC) + timedelta(seconds=clock_offset))
 
 
-def run_sender(database_url: str, smtp_port: int, *, clock_offset: float, senders: int) -> None:
-    """The nurture_steps job's code (commands.nurture.run_nurture_steps) until nothing is left to send."""
+def run_worker(database_url: str, smtp_port: int, *, clock_offset: float) -> None:
+    """One copy of the nurture_steps job (commands.nurture.run_nurture_steps) until nothing is left to send.
+
+    Prints "ready" once imported and set up, starts on a line on stdin, and prints the CPU it spent sending.
+    """
     from commands.nurture import run_nurture_steps
-    from storage.models import EmailMessage, OutboxStatus
 
     deps = _deps(database_url, smtp_port, clock_offset)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    cpu = time.process_time()
+    while True:
+        report = run_nurture_steps(deps)
+        delivered = deps.mailer.deliver_due(limit=500)
+        if report.startswith("0 emails") and delivered.sent == 0 and delivered.retrying == 0:
+            break
+    print(json.dumps({"cpu": time.process_time() - cpu}), flush=True)
+
+
+def run_sender(database_url: str, smtp_port: int, *, clock_offset: float, senders: int) -> None:
+    """`senders` copies of the job at once, as several worker processes would run them (one GIL each): rows are
+    claimed, so they share the work without sending anything twice. Timed from when all are set up."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from storage.db import Database
+    from storage.models import EmailMessage, OutboxStatus
+
+    workers = [subprocess.Popen([sys.executable, "-m", "bench.sending", "worker", "--database", database_url,
+                                 "--smtp-port", str(smtp_port), "--clock-offset", str(clock_offset)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(senders)]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
     started = time.perf_counter()
-
-    def one_sender() -> None:
-        while True:
-            report = run_nurture_steps(deps)
-            delivered = deps.mailer.deliver_due(limit=500)
-            if report.startswith("0 emails") and delivered.sent == 0 and delivered.retrying == 0:
-                return
-
-    # Several copies of the job at once, as several workers would run it: rows are claimed, so they share the
-    # work without sending anything twice.
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        for future in [pool.submit(one_sender) for _ in range(senders)]:
-            future.result()
-    with deps.db.read() as session:
-        from sqlalchemy import func
-        from sqlmodel import select
-
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    cpu = sum(json.loads(worker.communicate()[0].strip().splitlines()[-1])["cpu"] for worker in workers)
+    elapsed = time.perf_counter() - started
+    db = Database(database_url)
+    with db.read() as session:
         sent = session.exec(select(func.count()).select_from(EmailMessage)
                             .where(EmailMessage.status == OutboxStatus.SENT)).one()
-    print(json.dumps({"elapsed": time.perf_counter() - started, "cpu": time.process_time(), "sent": sent}),
-          flush=True)
+    db.dispose()
+    print(json.dumps({"elapsed": elapsed, "cpu": cpu, "sent": sent}), flush=True)
 
 
 # --- seeding ---------------------------------------------------------------------------------------------
@@ -184,7 +202,8 @@ def start_sender(database_url: str, port: int, *, clock_offset: float = 0.0,
                  senders: int) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "bench.sending", "sender", "--database", database_url,
                              "--smtp-port", str(port), "--clock-offset", str(clock_offset),
-                             "--senders", str(senders)], stdout=subprocess.PIPE, text=True)
+                             "--senders", str(senders)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
 
 
 # --- the three measurements ------------------------------------------------------------------------------
@@ -276,7 +295,8 @@ def crash(steps: int, senders: int, kill_at: float) -> Run:
             if sender.poll() is not None:
                 raise RuntimeError("the sender finished before it could be killed; raise --steps")
             time.sleep(0.005)
-        os.kill(sender.pid, signal.SIGKILL)
+        # The sender and its workers, as a machine losing power would: its own process group.
+        os.killpg(sender.pid, signal.SIGKILL)
         sender.wait()
         killed_after = len(read_sink(log))
         # The restart comes after the dead process's claims have expired, as it would in production.
@@ -296,13 +316,20 @@ def main(argv: list[str] | None = None) -> int:
     sender.add_argument("--smtp-port", type=int, required=True)
     sender.add_argument("--clock-offset", type=float, default=0.0)
     sender.add_argument("--senders", type=int, default=2)
+    worker = sub.add_parser("worker")
+    worker.add_argument("--database", required=True)
+    worker.add_argument("--smtp-port", type=int, required=True)
+    worker.add_argument("--clock-offset", type=float, default=0.0)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--kill-at", type=float, default=0.4, help="share of the steps received before the kill")
-    parser.add_argument("--senders", type=int, default=2, help="copies of the job running at once")
+    parser.add_argument("--senders", type=int, default=2, help="copies of the job running at once, one process each")
     parser.add_argument("--output", type=Path, default=RESULTS / "sending.json")
     args = parser.parse_args(argv)
     if args.role == "sink":
         run_sink(args.port, args.log)
+        return 0
+    if args.role == "worker":
+        run_worker(args.database, args.smtp_port, clock_offset=args.clock_offset)
         return 0
     if args.role == "sender":
         run_sender(args.database, args.smtp_port, clock_offset=args.clock_offset, senders=args.senders)

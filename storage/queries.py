@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import func, update
+from sqlalchemy import insert as sa_insert
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -1670,3 +1671,48 @@ def candidates_with_pending_emails(session: Session, *, kind_prefix: str, limit:
         .where(col(EmailMessage.candidate_id).is_not(None)).distinct().limit(limit)
     ).all()
     return [row for row in rows if row is not None]
+
+
+# --- sending nurture steps in batches (bot/services/nurture.py) --------------------------------------------
+
+
+def latest_consents(session: Session, *, candidate_ids: Sequence[int], kind: str) -> dict[int, Consent]:
+    """Each candidate's newest consent row of `kind` (what `latest_consent` finds), for many candidates at once."""
+    if not candidate_ids:
+        return {}
+    rows = session.exec(select(Consent).where(col(Consent.candidate_id).in_(list(candidate_ids)),
+                                              Consent.kind == kind)).all()
+    latest: dict[int, Consent] = {}
+    for row in rows:
+        held = latest.get(row.candidate_id)
+        if held is None or (row.recorded_at, row.id or 0) > (held.recorded_at, held.id or 0):
+            latest[row.candidate_id] = row
+    return latest
+
+
+def insert_nurture_sends(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert step records with one executemany; their ids in the order of `rows`."""
+    if not rows:
+        return []
+    statement = sa_insert(NurtureSend).returning(col(NurtureSend.id), sort_by_parameter_order=True)
+    return [row[0] for row in session.execute(statement, rows).all()]
+
+
+def insert_emails_once(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Queue emails with one executemany; a dedupe_key already queued keeps its email (ON CONFLICT DO NOTHING).
+
+    Returns the id of the email under each row's dedupe_key, new or already there.
+    """
+    if not rows:
+        return {}
+    if _is_postgresql(session):
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(EmailMessage.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+        index_elements=["dedupe_key"])
+    session.execute(statement, rows)
+    keys = [row["dedupe_key"] for row in rows]
+    found = session.exec(select(EmailMessage.id, EmailMessage.dedupe_key)
+                         .where(col(EmailMessage.dedupe_key).in_(keys))).all()
+    return {key: email_id for email_id, key in found if email_id is not None}

@@ -24,18 +24,19 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from bot.mail import queue_email
+from bot.mail import _check_email, queue_email
 from bot.services.timeline import record_activity
 from bot.settings import Settings
 from bot.templates import render
 from bot.workspace import WorkspaceConfig
 from storage import queries
-from storage.models import Candidate, CandidateStatus, Consent, ConsentAction, ConsentKind, EmailMessage
+from storage.models import Candidate, CandidateStatus, Consent, ConsentAction, ConsentKind, EmailMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +87,23 @@ def _valid(consent: Consent | None, now: datetime) -> bool:
 def contact_blocker(session: Session, *, candidate_id: int, now: datetime) -> str | None:
     """None when the candidate may be emailed now; else why not."""
     candidate = session.get(Candidate, candidate_id)
+    consent = queries.latest_consent(session, candidate_id=candidate_id, kind=ConsentKind.CONTACT) \
+        if candidate is not None else None
+    return _blocker(candidate, consent, now)
+
+
+def contact_blockers(session: Session, *, candidates: dict[int, Candidate], candidate_ids: list[int],
+                     now: datetime) -> dict[int, str | None]:
+    """`contact_blocker` for many candidates (`candidates`: those of them that exist) with one consent query."""
+    consents = queries.latest_consents(session, candidate_ids=candidate_ids, kind=ConsentKind.CONTACT)
+    return {cid: _blocker(candidates.get(cid), consents.get(cid), now) for cid in candidate_ids}
+
+
+def _blocker(candidate: Candidate | None, consent: Consent | None, now: datetime) -> str | None:
     if candidate is None:
         return NO_CANDIDATE
     if candidate.status == CandidateStatus.ERASED:
         return ERASED
-    consent = queries.latest_consent(session, candidate_id=candidate_id, kind=ConsentKind.CONTACT)
     if consent is None:
         return NO_CONTACT_CONSENT
     if consent.action == ConsentAction.REVOKED:
@@ -148,6 +161,20 @@ def _with_html_footer(html_body: str, footer: str) -> str:
     return f"{html_body[:closing]}{footer}\n{html_body[closing:]}"
 
 
+@dataclass(frozen=True)
+class OutreachEmail:
+    """One outreach email as its caller wrote it, before the footer and the unsubscribe headers."""
+
+    candidate_id: int
+    subject: str
+    text_body: str
+    kind: str
+    dedupe_key: str
+    reply_to: str | None
+    html_body: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
 def queue_outreach_email(session: Session, *, candidate_id: int, subject: str, text_body: str, kind: str,
                          dedupe_key: str, reply_to: str | None, now: datetime, settings: Settings,
                          config: WorkspaceConfig, html_body: str | None = None,
@@ -163,20 +190,49 @@ def queue_outreach_email(session: Session, *, candidate_id: int, subject: str, t
         raise OutreachBlocked(blocker)
     candidate = session.get(Candidate, candidate_id)
     assert candidate is not None and candidate.email
-    link = unsubscribe_url(candidate_id, settings)
+    email = OutreachEmail(candidate_id=candidate_id, subject=subject, text_body=text_body, kind=kind,
+                          dedupe_key=dedupe_key, reply_to=reply_to, html_body=html_body,
+                          extra_headers=dict(extra_headers or {}))
+    fields = _with_footer(email, candidate.email, settings=settings, config=config)
+    return queue_email(session, **fields, candidate_id=candidate_id, dedupe_key=dedupe_key, now=now)
+
+
+def queue_cleared_outreach_emails(session: Session, emails: list[tuple[OutreachEmail, Candidate]], *,
+                                  now: datetime, settings: Settings, config: WorkspaceConfig) -> dict[str, int]:
+    """Queue many outreach emails with one insert; the email id under each dedupe key.
+
+    For callers that have just cleared each candidate with `contact_blockers` in this transaction (nurture's
+    batch of steps), so consent is not read again per email. A dedupe key already queued keeps its email.
+    """
+    rows = []
+    for email, candidate in emails:
+        assert candidate.email
+        fields = _with_footer(email, candidate.email, settings=settings, config=config)
+        _check_email(to=fields["to"], subject=email.subject, reply_to=email.reply_to, headers=fields["headers"],
+                    attachments=[])
+        rows.append({**fields, "candidate_id": email.candidate_id, "dedupe_key": email.dedupe_key,
+                     "attachments": [], "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+                     "created_at": now})
+    return queries.insert_emails_once(session, rows)
+
+
+def _with_footer(email: OutreachEmail, address: str, *, settings: Settings,
+                 config: WorkspaceConfig) -> dict[str, Any]:
+    """The email's columns with the footer and unsubscribe headers, as `queue_email` takes them."""
+    link = unsubscribe_url(email.candidate_id, settings)
     footer = {"company_name": config.company_name, "privacy_policy_url": config.outreach.privacy_policy_url,
               "unsubscribe_url": link}
-    text = f"{text_body.rstrip()}\n\n{render('outreach/footer.txt.j2', **footer)}\n"
-    html = _with_html_footer(html_body, render("outreach/footer.html.j2", **footer)) if html_body else None
-    headers = dict(extra_headers or {})
+    text = f"{email.text_body.rstrip()}\n\n{render('outreach/footer.txt.j2', **footer)}\n"
+    html = _with_html_footer(email.html_body, render("outreach/footer.html.j2", **footer)) \
+        if email.html_body else None
+    headers = dict(email.extra_headers)
     # RFC 8058: the HTTPS URL receives a POST with body "List-Unsubscribe=One-Click"; the header must be
     # covered by the DKIM signature, which is the relay's job.
     headers["List-Unsubscribe"] = f"<{link}>"
     headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    stored_kind = kind if kind.startswith(OUTREACH_KIND_PREFIX) else f"{OUTREACH_KIND_PREFIX}.{kind}"
-    return queue_email(session, kind=stored_kind[:40], to=[candidate.email], subject=subject, text_body=text,
-                       html_body=html, reply_to=reply_to, headers=headers, candidate_id=candidate_id,
-                       dedupe_key=dedupe_key, now=now)
+    kind = email.kind if email.kind.startswith(OUTREACH_KIND_PREFIX) else f"{OUTREACH_KIND_PREFIX}.{email.kind}"
+    return {"kind": kind[:40], "to": [address], "subject": email.subject, "text_body": text, "html_body": html,
+            "reply_to": email.reply_to, "headers": headers}
 
 
 # --- stopping ------------------------------------------------------------------------------------------
