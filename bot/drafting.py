@@ -21,6 +21,7 @@ from typing import Any
 
 import openai
 
+from bot.llm import openai_client
 from bot.mail import RenderedEmail
 from bot.privacy import KnownPII, redact, restore
 from bot.privacy.placeholders import CANDIDATE_FIRST_NAME, CANDIDATE_NAME, find_placeholders, wrap
@@ -147,7 +148,7 @@ class Drafter:
 
     def __init__(self, *, base_url: str, api_key: str, model: str, timeout_seconds: float, max_retries: int):
         self.model = model
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_seconds,
+        self._client = openai_client(base_url=base_url, api_key=api_key, timeout_seconds=timeout_seconds,
                                      max_retries=max_retries)
 
     @classmethod

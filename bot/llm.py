@@ -140,18 +140,23 @@ def _today(now: datetime, tz: str) -> str:
     return now.astimezone(zone).strftime("%A %Y-%m-%d %H:%M %z")
 
 
+def openai_client(*, base_url: str, api_key: str, timeout_seconds: float, max_retries: int) -> openai.OpenAI:
+    """The one way talentbot reaches a language model: any OpenAI-compatible server, with timeouts and retries."""
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_seconds, max_retries=max_retries)
+
+
 class ToolRouter:
     """Asks an OpenAI-compatible server which query tool answers a question."""
 
     def __init__(self, *, base_url: str, api_key: str, model: str, timeout_seconds: float, max_retries: int):
         self.model = model
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_seconds,
+        self._client = openai_client(base_url=base_url, api_key=api_key, timeout_seconds=timeout_seconds,
                                      max_retries=max_retries)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ToolRouter | None:
         """None unless OPENAI_BASE_URL, OPENAI_API_KEY and TALENTBOT_LLM_MODEL are all set."""
-        if not (settings.openai_base_url and settings.openai_api_key and settings.talentbot_llm_model):
+        if not settings.llm_configured:
             return None
         return cls(base_url=settings.openai_base_url, api_key=settings.openai_api_key,
                    model=settings.talentbot_llm_model, timeout_seconds=settings.talentbot_llm_timeout_seconds,
